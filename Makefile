@@ -1,0 +1,37 @@
+# Every target sets itself up from a bare clone: a local venv, torch pinned to the CPU build.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q -c constraints.txt
+
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean
+
+$(VENV)/.stamp: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) "torch==2.13.0"
+	$(PIP) -e ".[dev]"
+	touch $@
+
+test: $(VENV)/.stamp
+	$(PY) -m pytest -q tests
+
+demo: $(VENV)/.stamp
+	$(PY) -m apps.demo
+
+bench: bench-codec bench-epr bench-scene bench-pack
+
+bench-codec: $(VENV)/.stamp
+	$(PIP) -e ".[bench]"
+	$(PY) -m benchmarks.codec_bench
+
+bench-epr: $(VENV)/.stamp
+	$(PY) -m benchmarks.epr_bench
+
+bench-scene: $(VENV)/.stamp
+	$(PY) -m benchmarks.scene_bench
+
+bench-pack: $(VENV)/.stamp
+	$(PY) -m benchmarks.pack_bench
+
+clean:
+	rm -rf $(VENV) out runs .pytest_cache

@@ -1,0 +1,54 @@
+"""Typed errors. Every fault in a bitstream raises a subclass of :class:`BitstreamError`."""
+from __future__ import annotations
+
+
+class NwcodecError(Exception):
+    """Base class of all errors raised on purpose by nwcodec."""
+
+
+class BitstreamError(NwcodecError, ValueError):
+    """The bytes are not a valid nwcodec bitstream (base class of all format faults)."""
+
+
+class TruncatedError(BitstreamError):
+    """The data ends before a declared structure does."""
+
+
+class BadMagicError(BitstreamError):
+    """The data does not start with the nwcodec magic bytes (or was damaged in transfer)."""
+
+
+class UnsupportedVersionError(BitstreamError):
+    """The major version is not one this decoder implements."""
+
+
+class ChecksumError(BitstreamError):
+    """A chunk's CRC-32 does not match its contents."""
+
+
+class UnknownChunkError(BitstreamError):
+    """A critical chunk type this decoder does not understand."""
+
+
+class LimitExceededError(BitstreamError):
+    """A declared size or count exceeds the decoder's limits (refused before allocating)."""
+
+
+class MalformedError(BitstreamError):
+    """The structure is well framed but its contents are inconsistent or invalid."""
+
+
+class DuplicateNameError(MalformedError):
+    """Two tensors (or JSON keys) carry the same name."""
+
+
+class BaseMismatchError(BitstreamError):
+    """A delta bitstream was decoded against a missing or wrong base."""
+
+
+class ConfigError(NwcodecError, ValueError):
+    """A configuration file or option is invalid; the message names the bad key."""
+
+
+class InputError(NwcodecError, ValueError):
+    """An input file or object cannot be used (missing file, unsupported type, bad data)."""
