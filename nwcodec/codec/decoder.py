@@ -1,0 +1,147 @@
+"""Bitstream → numpy arrays. Needs numpy and constriction only (never torch)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bitstream import DEFAULT_LIMITS, Limits, Reader, strict_json, unpack
+from ..entropy import FreqTable, read_description
+from ..entropy.describe import TableDescription
+from ..errors import InputError, LimitExceededError, MalformedError
+from .header import validate_header
+from .payloads import RAW_WIRE, from_byte_planes, from_raw, read_segments
+from .quantize import dequantize
+
+KNOWN_CHUNKS = frozenset({"HEAD", "TABL", "TENS", "note"})
+MAX_SYMBOLS_PER_BYTE = 1 << 12   # decompression-bomb guard: coded elements per stream byte
+FREE_ELEMENTS = 1 << 20
+
+
+@dataclass
+class ParsedStream:
+    """A validated stream: header, tables and one payload per tensor, nothing decoded yet."""
+
+    version: tuple[int, int]
+    header: dict
+    tensors: list[dict]
+    descriptions: list[TableDescription]
+    payloads: list[memoryview]
+    notes: list[str]
+    skipped: list[str]
+    size: int
+    _tables: dict[int, FreqTable] | None = None
+
+    def table(self, k: int) -> FreqTable:
+        """The frequency table of ``TABL`` chunk ``k`` (built once)."""
+        if self._tables is None:
+            self._tables = {}
+        if k not in self._tables:
+            self._tables[k] = self.descriptions[k].table()
+        return self._tables[k]
+
+    def index(self, name: str) -> int:
+        for i, t in enumerate(self.tensors):
+            if t["name"] == name:
+                return i
+        raise KeyError(name)
+
+
+def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS) -> ParsedStream:
+    """Check framing, CRCs, header and tables; raises a :class:`BitstreamError` subclass."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"expected bytes, got {type(data).__name__}")
+    c = unpack(data, known=KNOWN_CHUNKS, limits=limits)
+    types = [ch.type for ch in c.chunks]
+    if not types or types[0] != "HEAD" or types.count("HEAD") != 1:
+        raise MalformedError("stream must start with exactly one HEAD chunk")
+    critical = [t for t in types if t[0].isupper()]
+    n_tab, n_ten = critical.count("TABL"), critical.count("TENS")
+    if critical != ["HEAD"] + ["TABL"] * n_tab + ["TENS"] * n_ten:
+        raise MalformedError("chunks out of order: HEAD, then TABL chunks, then TENS chunks")
+    header = strict_json.loads(c.chunks[0].data, limits)
+    tensors = validate_header(header, limits, n_tab)
+    if n_ten != len(tensors):
+        raise MalformedError(f"HEAD lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
+    total = sum(math.prod(t["shape"]) for t in tensors)
+    if total > FREE_ELEMENTS + MAX_SYMBOLS_PER_BYTE * len(data):
+        raise LimitExceededError(f"{total} elements from {len(data)} bytes exceeds the expansion limit")
+    descs = [read_description(ch.data) for ch in c.chunks if ch.type == "TABL"]
+    payloads = [memoryview(ch.data) for ch in c.chunks if ch.type == "TENS"]
+    notes = [_note(ch.data) for ch in c.chunks if ch.type == "note"]
+    return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data))
+
+
+def _note(data: bytes) -> str:
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedError("note chunk is not UTF-8") from None
+
+
+def decode_entry(ps: ParsedStream, i: int) -> np.ndarray:
+    """Decode tensor ``i`` of a parsed stream."""
+    t = ps.tensors[i]
+    name, dtype, shape, coding = t["name"], t["dtype"], t["shape"], t["coding"]
+    numel = math.prod(shape)
+    what = f"TENS {name!r}"
+    r = Reader(ps.payloads[i], what)
+    if r.uvarint() != i:
+        raise MalformedError(f"{what}: payload index does not match its position")
+    if coding == "raw":
+        out = from_raw(r.array(RAW_WIRE[dtype], numel), dtype, shape)
+    elif coding == "bytes":
+        planes = [read_segments(r, ps.table(k), numel, f"{what} plane {p}") for p, k in enumerate(t["tables"])]
+        out = from_byte_planes(planes, dtype, shape)
+    elif coding == "quant":
+        k = shape[t["axis"]] if t["axis"] is not None else 1
+        steps = r.array("<f4", k)
+        q = read_segments(r, ps.table(t["table"]), numel, what).reshape(shape)
+        if t["axis"] not in (None, 0):
+            q = np.moveaxis(q, t["axis"], 0)
+            out = np.moveaxis(dequantize(q, steps), 0, t["axis"])
+        else:
+            out = dequantize(q, steps)
+        out = _cast(out, dtype)
+    else:
+        params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
+        q = read_segments(r, ps.table(t["table"]), numel, what).reshape(shape)
+        out = _cast(_synthesize(t["decoder"], q, params, what), dtype)
+        if out.shape != tuple(shape):
+            raise MalformedError(f"{what}: decoder produced shape {out.shape}, header says {shape}")
+    r.done()
+    return out
+
+
+def _synthesize(decoder: str, q: np.ndarray, params: dict, what: str) -> np.ndarray:
+    from ..reparam.synthesis import synthesize
+
+    try:
+        return synthesize(decoder, q, params)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise MalformedError(f"{what}: cannot apply decoder {decoder!r}: {exc}") from None
+
+
+def _cast(x: np.ndarray, dtype: str) -> np.ndarray:
+    return x.astype(np.float32 if dtype == "bfloat16" else dtype, copy=False)
+
+
+def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = None,
+           limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+    """Decode a weights bitstream to ``{name: array}`` (all tensors, or only ``names``).
+
+    Arrays keep their original dtype (bfloat16 comes back as float32, exactly). Raises a
+    :class:`~nwcodec.errors.BitstreamError` subclass for any fault in the data.
+    """
+    ps = parse(data, limits)
+    wanted = range(len(ps.tensors)) if names is None else [_find(ps, n) for n in names]
+    return {ps.tensors[i]["name"]: decode_entry(ps, i) for i in wanted}
+
+
+def _find(ps: ParsedStream, name: str) -> int:
+    try:
+        return ps.index(name)
+    except KeyError:
+        raise InputError(f"no tensor named {name!r} in the stream") from None
+

@@ -1,0 +1,190 @@
+"""Model → bitstream: post-training quantization, lossless coding, and trained EPR latents."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from ..bitstream import Chunk, Writer, pack, strict_json
+from ..entropy import choose_table, table_for_pmf, write_description
+from ..entropy.describe import TableDescription
+from .header import FLOAT_DTYPES
+from .latent_spec import LatentTensor, PriorSpec
+from .payloads import byte_planes, raw_bytes, write_segments
+from .quantize import quantize, rel_error_for_quality, step_sizes
+from .sources import load_weights
+
+DEFAULT_SEGMENT = 1 << 20
+MIN_QUANT_ELEMENTS = 64
+
+
+class _StreamBuilder:
+    """Collects tables and tensor payloads in stream order."""
+
+    def __init__(self, kind: str, segment_size: int) -> None:
+        self.kind = kind
+        self.segment_size = segment_size
+        self.tables: list[TableDescription] = []
+        self.entries: list[dict] = []
+        self.payloads: list[bytes] = []
+
+    def add_table(self, d: TableDescription) -> int:
+        self.tables.append(d)
+        return len(self.tables) - 1
+
+    def _start(self, entry: dict) -> Writer:
+        w = Writer()
+        w.uvarint(len(self.entries))
+        self.entries.append(entry)
+        return w
+
+    def add_raw(self, name: str, arr: np.ndarray, dtype: str) -> None:
+        w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "raw"})
+        w.bytes(raw_bytes(arr, dtype))
+        self.payloads.append(w.getvalue())
+
+    def add_bytes(self, name: str, arr: np.ndarray, dtype: str) -> None:
+        """Lossless byte-plane coding, or raw when that is no larger."""
+        planes = byte_planes(arr, dtype)
+        descs = [choose_table(p, max_alphabet=256) for p in planes]
+        first = len(self.tables)
+        w = Writer()
+        w.uvarint(len(self.entries))
+        for p, d in zip(planes, descs):
+            write_segments(w, p, d.table(), self.segment_size)
+        coded = len(w.getvalue()) + sum(len(write_description(d)) + 12 for d in descs)
+        if coded >= arr.size * planes.shape[0]:
+            self.add_raw(name, arr, dtype)
+            return
+        for d in descs:
+            self.add_table(d)
+        self.entries.append({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "bytes",
+                             "tables": list(range(first, first + len(descs)))})
+        self.payloads.append(w.getvalue())
+
+    def add_quant(self, name: str, arr: np.ndarray, dtype: str, rel_error: float,
+                  per_channel: bool, rdo: float) -> None:
+        steps = step_sizes(arr, rel_error, per_channel)
+        q = quantize(arr, steps, rdo)
+        table = self.add_table(choose_table(q))
+        w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "quant",
+                         "axis": 0 if per_channel else None, "table": table})
+        w.array(steps, "<f4")
+        write_segments(w, q, self.tables[table].table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+
+    def add_latent(self, lt: LatentTensor, table: int) -> None:
+        params = {k: np.asarray(v, dtype=np.float32) for k, v in lt.params.items()}
+        shape = list(lt.shape or lt.latent.shape)
+        w = self._start({"name": lt.name, "shape": shape, "dtype": lt.dtype, "coding": "latent",
+                         "decoder": lt.decoder, "params": {k: list(v.shape) for k, v in params.items()},
+                         "table": table})
+        for v in params.values():
+            w.array(v, "<f4")
+        write_segments(w, lt.latent, self.tables[table].table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+
+    def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = ()) -> bytes:
+        head = {"kind": self.kind, "tensors": self.entries, "tables": len(self.tables)}
+        head.update(extra or {})
+        chunks = [Chunk("HEAD", strict_json.dumps(head))]
+        chunks += [Chunk("TABL", write_description(d)) for d in self.tables]
+        chunks += [Chunk("TENS", p) for p in self.payloads]
+        chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
+        return pack(chunks)
+
+
+def _progress(items: list, enabled: bool) -> Iterable:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="encode", unit="tensor")
+
+
+def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = None,
+           per_channel: bool = False, rdo: float = 0.0, lossless: bool = False,
+           min_quant_elements: int = MIN_QUANT_ELEMENTS, segment_size: int = DEFAULT_SEGMENT,
+           meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
+           policy: Callable[[str, np.ndarray], str] | None = None) -> bytes:
+    """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
+
+    Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
+    giving an RMS error of ``rel_error`` (default from ``quality``: SNR ≈ quality/2 dB) per tensor,
+    or per output channel with ``per_channel``. Other float tensors (biases, norms) are coded
+    losslessly; integer buffers are stored exactly. ``lossless`` codes every tensor bit-exactly.
+    ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override.
+    Modules reparameterized by :mod:`nwcodec.reparam` are coded from their integer latents.
+    """
+    latent_export = _maybe_latent_export(weights)
+    if latent_export is not None:
+        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size)
+    arrays, dtypes = load_weights(weights)
+    rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
+    if not rel > 0:
+        raise ValueError("rel_error must be positive")
+    b = _StreamBuilder("weights", segment_size)
+    for name in _progress(list(arrays), progress):
+        arr, dtype = arrays[name], dtypes[name]
+        how = policy(name, arr) if policy else None
+        if how is None:
+            quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
+            how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
+                "quant" if dtype in FLOAT_DTYPES else "raw")
+        if how == "quant" and arr.size and np.isfinite(arr).all():
+            b.add_quant(name, arr, dtype, rel, per_channel and arr.ndim >= 1, rdo)
+        elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
+            b.add_bytes(name, arr, dtype)
+        else:
+            b.add_raw(name, arr, dtype)
+    return b.finish({"meta": meta} if meta else None, notes)
+
+
+def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec],
+                        plain: dict[str, np.ndarray], *, meta: dict | None = None,
+                        table_mode: str = "prior", segment_size: int = DEFAULT_SEGMENT,
+                        kind: str = "weights", extra: dict | None = None) -> bytes:
+    """Code trained EPR latents under their learned priors, plus the remaining float tensors.
+
+    ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
+    estimated); ``"auto"`` picks the cheapest table for the actual latents instead.
+    """
+    if table_mode not in ("prior", "auto"):
+        raise ValueError(f"table_mode must be 'prior' or 'auto', not {table_mode!r}")
+    b = _StreamBuilder(kind, segment_size)
+    groups: dict[str, list[LatentTensor]] = {}
+    for lt in latents:
+        groups.setdefault(lt.prior, []).append(lt)
+    for prior_name, members in groups.items():
+        values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
+        if table_mode == "auto" or prior_name not in priors:
+            desc = choose_table(values)
+        else:
+            p = priors[prior_name]
+            desc = table_for_pmf(p.pmf, p.lo, values)
+        table = b.add_table(desc)
+        for m in members:
+            b.add_latent(m, table)
+    for name, arr in plain.items():
+        arr = np.asarray(arr)
+        dtype = str(arr.dtype)
+        if dtype in FLOAT_DTYPES and arr.size:
+            b.add_bytes(name, arr, dtype)
+        else:
+            b.add_raw(name, arr, dtype)
+    head_extra = dict(extra or {})
+    if meta:
+        head_extra["meta"] = meta
+    return b.finish(head_extra)
+
+
+def _maybe_latent_export(weights: Any):
+    """``export_latents(module)`` if ``weights`` is a module reparameterized by nwcodec."""
+    if not hasattr(weights, "parametrizations"):
+        if not any(hasattr(m, "parametrizations") for m in getattr(weights, "modules", lambda: [])()):
+            return None
+    try:
+        from ..reparam import export_latents, is_reparameterized
+    except ImportError:
+        return None
+    return export_latents(weights) if is_reparameterized(weights) else None

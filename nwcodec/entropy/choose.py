@@ -1,0 +1,118 @@
+"""Pick the cheapest table description for a set of integers (table bytes + coded bits)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .describe import HISTOGRAM, LAPLACE, LOG_HISTOGRAM, MAX_LOG_CODE, TableDescription, write_description
+from .tables import PRECISION
+
+DEFAULT_MAX_ALPHABET = 4096
+ESCAPE_BYTES = 3  # typical varint size of an escaped value, for cost estimates only
+_HIST_BITS = (4, 6, 8, 10, 12, 16)
+
+
+def _cost_bits(desc: TableDescription, counts: np.ndarray, n_escapes: int, escape_payload_bits: float) -> float:
+    f = desc.table().freqs.astype(np.float64)
+    bits = PRECISION - np.log2(f)
+    return (8.0 * len(write_description(desc)) + float(counts @ bits[:-1])
+            + n_escapes * float(bits[-1]) + escape_payload_bits)
+
+
+def _scaled(counts: np.ndarray, bits: int) -> np.ndarray:
+    top = int(counts.max())
+    if top < 1 << bits:
+        return counts.astype(np.int64)
+    w = -(-counts.astype(np.int64) * ((1 << bits) - 1) // top)   # ceil: non-zero stays non-zero
+    return w
+
+
+def _log_codes(counts: np.ndarray) -> np.ndarray:
+    c = np.zeros(counts.size, dtype=np.int64)
+    nz = counts > 0
+    c[nz] = 1 + np.rint(8.0 * np.log2(counts[nz].astype(np.float64))).astype(np.int64)
+    return np.minimum(c, MAX_LOG_CODE)
+
+
+def _laplace_candidates(lo: int, counts: np.ndarray, esc: int) -> list[TableDescription]:
+    values = np.arange(lo, lo + counts.size)
+    centre = int(values[int(np.argmax(counts))])
+    total = max(int(counts.sum()), 1)
+    mad = float(counts @ np.abs(values - centre)) / total
+    r0 = mad / (np.sqrt(1.0 + mad * mad) + 1.0) if mad > 0 else 0.01  # ML of P(k) ∝ r^|k|
+    out = []
+    for factor in (0.7, 0.85, 1.0, 1.1, 1.25):
+        r = min(max(r0 ** (1.0 / factor) if r0 > 0 else 0.01, 1e-4), 0.99998)
+        out.append(TableDescription(LAPLACE, lo, counts.size, min(esc, (1 << 32) - 1),
+                                    (centre, int(round(r * 65536)) & 0xFFFF)))
+    return out
+
+
+def _ranges(values_sorted: np.ndarray, max_alphabet: int) -> list[tuple[int, int]]:
+    n = values_sorted.size
+    out = []
+    for tail in (0.0, 1e-5, 1e-4, 1e-3):
+        k = int(np.floor(tail * n))
+        lo, hi = int(values_sorted[k]), int(values_sorted[n - 1 - k])
+        if hi - lo + 1 > max_alphabet:
+            mid = int(values_sorted[n // 2])
+            lo, hi = max(lo, mid - max_alphabet // 2), min(hi, mid - max_alphabet // 2 + max_alphabet - 1)
+        if (lo, hi) not in out:
+            out.append((lo, hi))
+    return out
+
+
+def choose_table(values: np.ndarray, max_alphabet: int = DEFAULT_MAX_ALPHABET) -> TableDescription:
+    """Cheapest description (histogram, log-histogram or Laplace) for coding ``values``."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    if v.size == 0:
+        return TableDescription(HISTOGRAM, 0, 1, 0, (1,))
+    vs = np.sort(v)
+    best, best_cost = None, np.inf
+    for lo, hi in _ranges(vs, max_alphabet):
+        inside = (v >= lo) & (v <= hi)
+        counts = np.bincount(v[inside] - lo, minlength=hi - lo + 1)
+        n_esc = int(v.size - inside.sum())
+        esc_bits = 8.0 * ESCAPE_BYTES * n_esc
+        cands = [TableDescription(HISTOGRAM, lo, counts.size, int(_scaled(np.append(counts, n_esc), b)[-1]),
+                                  tuple(_scaled(np.append(counts, n_esc), b)[:-1].tolist()))
+                 for b in _HIST_BITS]
+        cands.append(TableDescription(LOG_HISTOGRAM, lo, counts.size, int(_log_esc(n_esc)),
+                                      tuple(_log_codes(counts).tolist())))
+        cands += _laplace_candidates(lo, counts, n_esc)
+        for d in cands:
+            c = _cost_bits(d, counts, n_esc, esc_bits)
+            if c < best_cost:
+                best, best_cost = d, c
+    return best
+
+
+def _log_esc(n_esc: int) -> int:
+    """Escape weight on the log-histogram's scale (weights there are ≈ 256 * count)."""
+    return 0 if n_esc == 0 else min(256 * n_esc, (1 << 32) - 1)
+
+
+def table_for_pmf(pmf: np.ndarray, lo: int, values: np.ndarray | None = None,
+                  weight_bits: int = 16) -> TableDescription:
+    """Store a learned prior's mass on ``lo..lo+len(pmf)-1`` as an integer histogram.
+
+    Weights are ``round(pmf * 2**weight_bits)``; the escape gets the mass outside the range.
+    When ``values`` are given, a log-histogram of the same pmf is used instead if it is cheaper.
+    """
+    p = np.clip(np.asarray(pmf, dtype=np.float64), 0.0, 1.0)
+    scale = float(1 << weight_bits)
+    w = np.rint(p * scale).astype(np.int64)
+    esc = int(np.rint(max(0.0, 1.0 - float(p.sum())) * scale))
+    hist = TableDescription(HISTOGRAM, int(lo), p.size, esc, tuple(w.tolist()))
+    if values is None:
+        return hist
+    logc = np.zeros(p.size, dtype=np.int64)
+    nz = p > 0
+    logc[nz] = np.clip(1 + np.rint(8.0 * np.log2(p[nz] * (1 << 20))), 0, MAX_LOG_CODE).astype(np.int64)
+    logd = TableDescription(LOG_HISTOGRAM, int(lo), p.size,
+                            int(min(esc * (1 << (20 - weight_bits)) * 256, (1 << 32) - 1)), tuple(logc.tolist()))
+    v = np.asarray(values, dtype=np.int64).ravel()
+    inside = (v >= lo) & (v < lo + p.size)
+    counts = np.bincount(v[inside] - lo, minlength=p.size)
+    n_esc = int(v.size - inside.sum())
+    costs = [_cost_bits(d, counts, n_esc, 8.0 * ESCAPE_BYTES * n_esc) for d in (hist, logd)]
+    return (hist, logd)[int(np.argmin(costs))]
