@@ -63,8 +63,10 @@ class _StreamBuilder:
         self.payloads.append(w.getvalue())
 
     def add_quant(self, name: str, arr: np.ndarray, dtype: str, rel_error: float,
-                  per_channel: bool, rdo: float) -> None:
+                  per_channel: bool, rdo: float, step: float | None = None) -> None:
         steps = step_sizes(arr, rel_error, per_channel)
+        if step is not None:  # explicit step: per-channel steps keep their ratios, geometric mean = step
+            steps = (steps * (step / np.exp(np.mean(np.log(steps))))).astype(np.float32)
         q = quantize(arr, steps, rdo)
         table = self.add_table(choose_table(q))
         w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "quant",
@@ -106,14 +108,16 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            per_channel: bool = False, rdo: float = 0.0, lossless: bool = False,
            min_quant_elements: int = MIN_QUANT_ELEMENTS, segment_size: int = DEFAULT_SEGMENT,
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
-           policy: Callable[[str, np.ndarray], str] | None = None) -> bytes:
+           policy: Callable[[str, np.ndarray], str] | None = None,
+           steps: dict[str, float] | None = None) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
     giving an RMS error of ``rel_error`` (default from ``quality``: SNR ≈ quality/2 dB) per tensor,
     or per output channel with ``per_channel``. Other float tensors (biases, norms) are coded
     losslessly; integer buffers are stored exactly. ``lossless`` codes every tensor bit-exactly.
-    ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override.
+    ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override;
+    ``steps`` gives explicit per-tensor steps (see :mod:`nwcodec.codec.allocate`).
     Modules reparameterized by :mod:`nwcodec.reparam` are coded from their integer latents.
     """
     latent_export = _maybe_latent_export(weights)
@@ -132,7 +136,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
             how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
                 "quant" if dtype in FLOAT_DTYPES else "raw")
         if how == "quant" and arr.size and np.isfinite(arr).all():
-            b.add_quant(name, arr, dtype, rel, per_channel and arr.ndim >= 1, rdo)
+            b.add_quant(name, arr, dtype, rel, per_channel, rdo, (steps or {}).get(name))
         elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
             b.add_bytes(name, arr, dtype)
         else:

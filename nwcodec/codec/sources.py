@@ -29,7 +29,7 @@ def _tensor_to_numpy(name: str, t: Any) -> tuple[np.ndarray, str]:
     dtype = str(arr.dtype)
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"tensor {name!r} has unsupported dtype {dtype}")
-    return np.ascontiguousarray(arr).copy(), dtype
+    return np.array(arr, order="C", copy=True), dtype  # ascontiguousarray would turn 0-d into 1-d
 
 
 def load_weights(weights: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:

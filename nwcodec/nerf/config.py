@@ -1,0 +1,215 @@
+"""Scene configuration: JSON/YAML-able dataclasses and a strict loader.
+
+Every dataclass here round-trips through ``to_dict()`` / ``from_dict()``; unknown keys and
+wrongly typed values raise :class:`ConfigError` naming the dotted key (e.g. ``train.lr``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from nwcodec.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _parse(value: Any, tp: Any, key: str) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _parse(value, inner, key)
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, value, key)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_parse(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
+        return tuple(_parse(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, str):  # YAML reads "5e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise ConfigError(f"{key}: expected a number, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported field type {tp!r}")  # pragma: no cover - programming error
+
+
+def _from_dict(cls: type[T], data: Any, prefix: str) -> T:
+    where = prefix or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key")
+    kwargs = {k: _parse(v, hints[k], f"{prefix + '.' if prefix else ''}{k}") for k, v in data.items()}
+    obj = cls(**kwargs)
+    validate = getattr(obj, "validate", None)
+    if validate is not None:
+        validate(where)
+    return obj
+
+
+def _to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return [_to_dict(v) for v in obj]
+    return obj
+
+
+class _DictMixin:
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (tuples become lists)."""
+        return _to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[T], data: Any, prefix: str = "") -> T:
+        """Strict inverse of :meth:`to_dict`; raises :class:`ConfigError` naming the bad key."""
+        return _from_dict(cls, data, prefix)
+
+
+def _check(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ConfigError(f"{key}: {msg}")
+
+
+@dataclass
+class FieldConfig(_DictMixin):
+    """NeRF MLP shape: ``depth`` layers of ``width``, input re-injected after layers in ``skips``."""
+
+    depth: int = 8
+    width: int = 256
+    skips: tuple[int, ...] = (4,)
+    pos_freqs: int = 10
+    dir_freqs: int = 4
+    view_dependent: bool = True
+
+    def validate(self, where: str) -> None:
+        _check(self.depth >= 1, f"{where}.depth", "must be >= 1")
+        _check(self.width >= 2, f"{where}.width", "must be >= 2")
+        _check(all(0 < s < self.depth for s in self.skips), f"{where}.skips", "each must be in [1, depth)")
+        _check(0 <= self.pos_freqs <= 16, f"{where}.pos_freqs", "must be in [0, 16]")
+        _check(0 <= self.dir_freqs <= 16, f"{where}.dir_freqs", "must be in [0, 16]")
+
+
+@dataclass
+class RenderConfig(_DictMixin):
+    """How rays are sampled and composited: bounds, samples per ray, background colour."""
+
+    near: float = 2.0
+    far: float = 6.0
+    n_coarse: int = 64
+    n_fine: int = 64
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def validate(self, where: str) -> None:
+        _check(0.0 <= self.near < self.far, f"{where}.near", "need 0 <= near < far")
+        _check(self.n_coarse >= 2, f"{where}.n_coarse", "must be >= 2")
+        _check(self.n_fine >= 0, f"{where}.n_fine", "must be >= 0")
+        _check(all(0.0 <= c <= 1.0 for c in self.background), f"{where}.background", "values must be in [0, 1]")
+
+
+@dataclass
+class ModelConfig(_DictMixin):
+    """A :class:`~nwcodec.nerf.model.SceneModel`: coarse field, optional fine field, render settings."""
+
+    coarse: FieldConfig = field(default_factory=FieldConfig)
+    fine: FieldConfig | None = field(default_factory=FieldConfig)
+    render: RenderConfig = field(default_factory=RenderConfig)
+
+    def validate(self, where: str) -> None:
+        _check(
+            (self.fine is None) == (self.render.n_fine == 0),
+            f"{where}.fine",
+            "a fine field needs render.n_fine > 0 and n_fine > 0 needs a fine field",
+        )
+
+
+@dataclass
+class DataConfig(_DictMixin):
+    """Which views to read and how: background name, integer downscale, view limits."""
+
+    background: str = "white"
+    downscale: int = 1
+    max_train_views: int | None = None
+    max_val_views: int | None = None
+
+    def validate(self, where: str) -> None:
+        _check(self.background in ("white", "black"), f"{where}.background", "must be 'white' or 'black'")
+        _check(self.downscale >= 1, f"{where}.downscale", "must be >= 1")
+
+
+@dataclass
+class TrainConfig(_DictMixin):
+    """Optimisation: Adam with exponential learning-rate decay over random ray batches."""
+
+    iters: int = 2000
+    batch_rays: int = 1024
+    lr: float = 5e-4
+    lr_final: float = 5e-5
+    val_every: int = 500
+    val_views: int = 2
+    ckpt_every: int = 500
+    chunk: int = 8192
+    seed: int = 0
+    precrop_iters: int = 0
+    precrop_frac: float = 0.5
+
+    def validate(self, where: str) -> None:
+        _check(self.iters >= 0, f"{where}.iters", "must be >= 0")
+        _check(self.batch_rays >= 1, f"{where}.batch_rays", "must be >= 1")
+        _check(self.lr > 0 and self.lr_final > 0, f"{where}.lr", "learning rates must be > 0")
+        _check(self.val_every >= 0, f"{where}.val_every", "must be >= 0 (0 = off)")
+        _check(self.val_views >= 0, f"{where}.val_views", "must be >= 0")
+        _check(self.ckpt_every >= 0, f"{where}.ckpt_every", "must be >= 0 (0 = only at the end)")
+        _check(self.chunk >= 1, f"{where}.chunk", "must be >= 1")
+        _check(0.0 < self.precrop_frac <= 1.0, f"{where}.precrop_frac", "must be in (0, 1]")
+
+
+@dataclass
+class SceneConfig(_DictMixin):
+    """Top level of ``configs/scene_*.yaml``."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def load_scene_config(path: str | Path) -> SceneConfig:
+    """Read a scene YAML strictly; raises :class:`ConfigError` naming the file or the bad key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"bad YAML in {path}: {exc}") from exc
+    return SceneConfig.from_dict(data or {})

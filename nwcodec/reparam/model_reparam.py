@@ -1,0 +1,144 @@
+"""Turn any PyTorch model into an EPR model in place (and back): latents, decoders, priors."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from nwcodec.errors import InputError
+from nwcodec.reparam.config import ReparamConfig
+from nwcodec.reparam.parametrization import LatentDecoder
+from nwcodec.reparam.priors import IntegerPrior, make_prior
+from nwcodec.reparam.synthesis import DCT_II_BITS, synthesize
+
+WEIGHT_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding)
+
+
+def _pick_decoder(module: nn.Module, tensor: str, weight: torch.Tensor, cfg: ReparamConfig) -> str:
+    spatial = tuple(weight.shape[2:])
+    use_dct = (cfg.conv_decoder == "dct" and tensor == "weight"
+               and isinstance(module, (nn.Conv1d, nn.Conv2d)) and 1 <= len(spatial) <= 2
+               and all(s in DCT_II_BITS for s in spatial) and weight[0, 0].numel() > 1)
+    return "dct" if use_dct else "affine"
+
+
+def _targets(model: nn.Module, cfg: ReparamConfig) -> list[tuple[str, nn.Module, str]]:
+    found = []
+    for path, module in model.named_modules():
+        if not isinstance(module, WEIGHT_TYPES) or parametrize.is_parametrized(module):
+            continue
+        names = ["weight"] + (["bias"] if cfg.include_bias else [])
+        for tensor in names:
+            p = getattr(module, tensor, None)
+            if isinstance(p, nn.Parameter) and p.numel() >= cfg.min_numel and p.is_floating_point():
+                found.append((path, module, tensor))
+    return found
+
+
+def latent_decoders(model: nn.Module) -> Iterator[tuple[nn.Module, str, LatentDecoder]]:
+    """Yield ``(module, tensor_name, decoder)`` for every latent tensor of ``model``."""
+    for module in model.modules():
+        if not parametrize.is_parametrized(module):
+            continue
+        for tensor, plist in module.parametrizations.items():
+            for p in plist:
+                if isinstance(p, LatentDecoder):
+                    yield module, tensor, p
+
+
+def latent_of(module: nn.Module, tensor: str) -> nn.Parameter:
+    """The continuous latent parameter stored for ``module.<tensor>``."""
+    return module.parametrizations[tensor].original
+
+
+def priors_of(model: nn.Module) -> dict[str, IntegerPrior]:
+    """Group name -> prior module (priors live inside the decoders; a shared one in several)."""
+    priors = {dec.prior_key: dec.prior for _, _, dec in latent_decoders(model)}
+    if not priors:
+        raise InputError("model is not reparameterized; call nwcodec.reparam.reparameterize first")
+    return priors
+
+
+def _fit_priors(model: nn.Module, steps: int) -> None:
+    """Fit each prior to its (noisy) warm-start latents so the first rate estimate is sensible."""
+    groups: dict[str, list[torch.Tensor]] = {}
+    for module, tensor, dec in latent_decoders(model):
+        groups.setdefault(dec.prior_key, []).append(latent_of(module, tensor).detach().reshape(-1))
+    priors = priors_of(model)
+    gen = torch.Generator().manual_seed(0)
+    for key, parts in groups.items():
+        data = torch.cat(parts).cpu()
+        if data.numel() > 65536:
+            data = data[torch.randperm(data.numel(), generator=gen)[:65536]]
+        prior = priors[key]
+        opt = torch.optim.Adam(prior.parameters(), lr=5e-2)
+        for _ in range(steps):
+            noise = torch.rand(data.shape, generator=gen) - 0.5
+            loss = prior.bits(data.to(next(prior.parameters()).device) + noise.to(data.device)) / data.numel()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def reparameterize(model: nn.Module, config: dict[str, Any] | ReparamConfig | None = None) -> nn.Module:
+    """Reparameterize ``model`` in place and return it (same object, same forward code).
+
+    Weights of Linear/Conv1d/Conv2d/Embedding modules with at least ``min_numel`` elements become
+    integer latents (warm-started from the current weights) decoded by ``"affine"`` (or ``"dct"``
+    for conv kernels); each group of latents gets a learned prior, held by its decoders (``.prior``) so that no child
+    module is added to ``model`` itself (``nn.Sequential`` forward stays the same).
+    """
+    cfg = config if isinstance(config, ReparamConfig) else ReparamConfig.from_dict(config)
+    if any(True for _ in latent_decoders(model)):
+        raise InputError("model is already reparameterized")
+    targets = _targets(model, cfg)
+    if not targets:
+        raise InputError("model has no tensor to reparameterize (check reparam.min_numel)")
+    spans: dict[str, float] = {}
+    decoders: list[LatentDecoder] = []
+    for path, module, tensor in targets:
+        name = f"{path}.{tensor}" if path else tensor
+        group = name if cfg.prior_groups == "tensor" else "model"
+        weight = getattr(module, tensor)
+        dec = LatentDecoder(weight, _pick_decoder(module, tensor, weight, cfg), cfg.per_channel,
+                            cfg.init_step, name, group)
+        dec.to(weight.device)
+        parametrize.register_parametrization(module, tensor, dec)
+        span = float(latent_of(module, tensor).detach().abs().max())
+        spans[group] = max(spans.get(group, 1.0), span)
+        decoders.append(dec)
+    priors = {group: make_prior(cfg.prior, init_scale=span) for group, span in spans.items()}
+    for dec in decoders:
+        dec.prior = priors[dec.prior_key].to(dec.offset.device)
+    _fit_priors(model, cfg.prior_fit_steps)
+    return model
+
+
+def param_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
+    """Model parameters split into ``latent``, ``decoder``, ``prior`` and ``float`` (the rest)."""
+    latents = [latent_of(m, t) for m, t, _ in latent_decoders(model)]
+    priors = list(nn.ModuleList(priors_of(model).values()).parameters())
+    prior_ids = {id(p) for p in priors}
+    decoders = [p for _, _, d in latent_decoders(model) for p in d.parameters() if id(p) not in prior_ids]
+    taken = {id(p) for p in latents + decoders + priors}
+    rest = [p for p in model.parameters() if id(p) not in taken]
+    return {"latent": latents, "decoder": decoders, "prior": priors, "float": rest}
+
+
+def num_model_params(model: nn.Module) -> int:
+    """Number of parameters of the original model (latents + float params, no decoders/priors)."""
+    groups = param_groups(model)
+    return sum(p.numel() for p in groups["latent"] + groups["float"])
+
+
+@torch.no_grad()
+def strip(model: nn.Module) -> nn.Module:
+    """Replace every latent by its eval weight (bit-exact ``synthesize``), dropping decoders and priors."""
+    for module, tensor, dec in list(latent_decoders(model)):
+        latent = latent_of(module, tensor)
+        w = synthesize(dec.decoder, dec.integer_latent(latent), dec.numpy_params())
+        parametrize.remove_parametrizations(module, tensor, leave_parametrized=False)
+        getattr(module, tensor).data = torch.from_numpy(w).to(latent.device)
+    return model
