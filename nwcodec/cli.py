@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except NwcodecError as exc:
-        print(f"nwcodec: error: {exc}", file=sys.stderr)
+        print(f"nwcodec: error: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"nwcodec: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

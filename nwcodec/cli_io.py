@@ -45,8 +45,8 @@ def save_tensors(arrays: dict[str, np.ndarray], out: str | os.PathLike) -> None:
         if suffix == ".safetensors":
             from safetensors.numpy import save_file
 
-            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(tmp))
+            save_file({k: np.asarray(v, order="C") for k, v in arrays.items()}, str(tmp))
         else:
             import torch
 
-            torch.save({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(tmp))
+            torch.save({k: torch.from_numpy(np.array(v, order="C")) for k, v in arrays.items()}, str(tmp))

@@ -89,6 +89,11 @@ class Reader:
         view = self._take(count * dt.itemsize)
         return np.frombuffer(view, dtype=dt, count=count).copy()
 
+    @property
+    def position(self) -> int:
+        """Offset of the next byte to read."""
+        return self._pos
+
     def remaining(self) -> int:
         return len(self._buf) - self._pos
 

@@ -15,8 +15,9 @@ from .payloads import RAW_WIRE, from_byte_planes, from_raw, read_segments
 from .quantize import dequantize
 
 KNOWN_CHUNKS = frozenset({"HEAD", "TABL", "TENS", "note"})
-MAX_SYMBOLS_PER_BYTE = 1 << 12   # decompression-bomb guard: coded elements per stream byte
+MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
+PARALLEL_MIN_ELEMENTS = 1 << 22
 
 
 @dataclass
@@ -128,15 +129,34 @@ def _cast(x: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = None,
-           limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+           limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> dict[str, np.ndarray]:
     """Decode a weights bitstream to ``{name: array}`` (all tensors, or only ``names``).
 
     Arrays keep their original dtype (bfloat16 comes back as float32, exactly). Raises a
-    :class:`~nwcodec.errors.BitstreamError` subclass for any fault in the data.
+    :class:`~nwcodec.errors.BitstreamError` subclass for any fault in the data. ``workers``
+    processes decode in parallel (default: all cores for streams of ≥ 4M elements, where fork
+    is available); the output is identical for every worker count.
     """
     ps = parse(data, limits)
-    wanted = range(len(ps.tensors)) if names is None else [_find(ps, n) for n in names]
+    wanted = list(range(len(ps.tensors))) if names is None else [_find(ps, n) for n in names]
+    n_workers = _workers(ps, wanted, workers)
+    if n_workers > 1:
+        from .parallel import decode_parallel
+
+        return decode_parallel(ps, wanted, n_workers)
     return {ps.tensors[i]["name"]: decode_entry(ps, i) for i in wanted}
+
+
+def _workers(ps: ParsedStream, wanted: list[int], workers: int | None) -> int:
+    if workers is not None:
+        return max(1, int(workers))
+    import multiprocessing as mp
+    import os
+
+    total = sum(math.prod(ps.tensors[i]["shape"]) for i in wanted)
+    if total < PARALLEL_MIN_ELEMENTS or "fork" not in mp.get_all_start_methods():
+        return 1
+    return min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
 
 
 def _find(ps: ParsedStream, name: str) -> int:

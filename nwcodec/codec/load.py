@@ -29,6 +29,6 @@ def load_into_module(module: Any, arrays: dict[str, np.ndarray] | bytes, strict:
         if k in own:
             if tuple(own[k].shape) != v.shape:
                 raise InputError(f"{k}: decoded shape {v.shape} != module shape {tuple(own[k].shape)}")
-            state[k] = torch.from_numpy(np.ascontiguousarray(v)).to(own[k].dtype)
+            state[k] = torch.from_numpy(np.array(v, order="C")).to(own[k].dtype)
     module.load_state_dict(state, strict=strict)
     return module

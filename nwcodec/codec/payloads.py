@@ -19,21 +19,48 @@ import numpy as np
 
 from ..bitstream.binary import Reader, Writer
 from ..entropy import FreqTable, decode_segment, encode_segment
-from ..errors import MalformedError
+from ..errors import LimitExceededError, MalformedError
 from .header import ITEMSIZE
 
 MAX_SEGMENTS = 1 << 16
+MAX_SEGMENT_SYMBOLS = 1 << 20
 RAW_WIRE = {"float32": "<f4", "float16": "<f2", "float64": "<f8", "bfloat16": "<u2", "int8": "<i1",
             "int16": "<i2", "int32": "<i4", "int64": "<i8", "uint8": "<u1", "bool": "<u1"}
 
 
 def write_segments(w: Writer, values: np.ndarray, table: FreqTable, segment_size: int) -> None:
     """Append a segment list coding ``values`` (flattened) in runs of ``segment_size``."""
+    if not 1 <= segment_size <= MAX_SEGMENT_SYMBOLS:
+        raise ValueError(f"segment_size must be in 1..{MAX_SEGMENT_SYMBOLS}")
     v = np.asarray(values).ravel()
     n_seg = max(1, math.ceil(v.size / segment_size))
     w.uvarint(n_seg)
     for k in range(n_seg):
         w.bytes(encode_segment(v[k * segment_size:(k + 1) * segment_size], table))
+
+
+def scan_segments(r: Reader, numel: int, what: str) -> list[tuple[int, int]]:
+    """Walk a segment list without decoding: ``(byte offset in r's buffer, n_symbols)`` each.
+
+    Leaves ``r`` after the list; checks the counts add up to ``numel``.
+    """
+    n_seg = r.uvarint()
+    if n_seg < 1 or n_seg > MAX_SEGMENTS:
+        raise MalformedError(f"{what}: {n_seg} segments (1..{MAX_SEGMENTS} allowed)")
+    out, have = [], 0
+    for _ in range(n_seg):
+        start = r.position
+        n, n_words, n_esc = r.uvarint(), r.uvarint(), r.uvarint()
+        if n > min(numel - have, MAX_SEGMENT_SYMBOLS):
+            raise LimitExceededError(f"{what}: segment declares {n} symbols (tensor left {numel - have}, "
+                                     f"segment limit {MAX_SEGMENT_SYMBOLS})")
+        r.bytes(4 * n_words)
+        r.bytes(n_esc)
+        out.append((start, n))
+        have += n
+    if have != numel:
+        raise MalformedError(f"{what}: segments hold {have} values, the tensor has {numel}")
+    return out
 
 
 def read_segments(r: Reader, table: FreqTable, numel: int, what: str) -> np.ndarray:
@@ -43,7 +70,7 @@ def read_segments(r: Reader, table: FreqTable, numel: int, what: str) -> np.ndar
         raise MalformedError(f"{what}: {n_seg} segments (1..{MAX_SEGMENTS} allowed)")
     parts, have = [], 0
     for k in range(n_seg):
-        part = decode_segment(r, table, numel - have, f"{what} segment {k}")
+        part = decode_segment(r, table, min(numel - have, MAX_SEGMENT_SYMBOLS), f"{what} segment {k}")
         have += part.size
         parts.append(part)
     if have != numel:

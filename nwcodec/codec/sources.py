@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -70,9 +71,12 @@ def _load_file(path: Path) -> Mapping[str, Any]:
         import torch
 
         try:
-            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                obj = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for bad/unsafe files
-            raise InputError(f"cannot read {path} as a weights-only torch file: {exc}") from None
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise InputError(f"cannot read {path} as a weights-only torch file ({reason})") from None
         if not isinstance(obj, Mapping):
             raise InputError(f"{path} holds a {type(obj).__name__}, not a state dict")
         return obj

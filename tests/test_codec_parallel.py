@@ -1,0 +1,41 @@
+"""Multi-process decoding gives exactly the serial result, and reports damage with its type."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nwcodec
+from nwcodec.bitstream import Chunk, pack, unpack
+from nwcodec.codec.decoder import KNOWN_CHUNKS
+
+
+@pytest.fixture(scope="module")
+def stream() -> bytes:
+    rng = np.random.default_rng(3)
+    sd = {"big": rng.laplace(0, 0.05, (2304, 1024)).astype(np.float32),
+          "pc": rng.normal(0, 1, (300, 64)).astype(np.float32) * np.linspace(0.1, 3, 300)[:, None].astype(np.float32),
+          "b": rng.normal(0, 1, 300).astype(np.float32),
+          "n": np.array(7, dtype=np.int64)}
+    return nwcodec.encode(sd, quality=50, segment_size=1 << 18)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_parallel_equals_serial(stream: bytes, workers: int) -> None:
+    ref = nwcodec.decode(stream, workers=1)
+    got = nwcodec.decode(stream, workers=workers)
+    assert list(got) == list(ref)
+    for k in ref:
+        assert got[k].dtype == ref[k].dtype and got[k].shape == ref[k].shape
+        assert np.array_equal(got[k], ref[k])
+
+
+def test_parallel_reports_typed_error(stream: bytes) -> None:
+    c = unpack(stream, known=KNOWN_CHUNKS)
+    chunks = list(c.chunks)
+    k = next(i for i, ch in enumerate(chunks) if ch.type == "TENS")
+    data = bytearray(chunks[k].data)
+    data[len(data) // 2] ^= 0xFF      # damage coded words inside a valid CRC
+    chunks[k] = Chunk("TENS", bytes(data))
+    bad = pack(chunks)
+    with pytest.raises(nwcodec.BitstreamError):
+        nwcodec.decode(bad, workers=2)
