@@ -44,6 +44,47 @@ SENTENCES = [
 ]
 
 
+CALIBRATION_SENTENCES = [
+    "Calibration text is kept apart from the evaluation sentences.",
+    "The library opens at nine and closes at six on weekdays.",
+    "A thunderstorm knocked out power across the valley overnight.",
+    "Can you recommend a good book about the history of mathematics?",
+    "The startup raised forty million dollars in its latest funding round.",
+    "Neurons communicate through electrical and chemical signals.",
+    "Add two cloves of garlic and simmer for ten minutes.",
+    "The goalkeeper saved a penalty in the ninetieth minute.",
+    "Ich habe meinen Regenschirm im Bus vergessen.",
+    "El museo del Prado alberga obras de Velázquez y Goya.",
+    "SELECT name, email FROM users WHERE active = 1 ORDER BY name;",
+    "The satellite entered a stable orbit around Mars in March.",
+    "Our flight was delayed by three hours due to fog.",
+    "Antibiotics are ineffective against viral infections.",
+    "She finished the marathon in just under four hours.",
+    "The new policy takes effect at the start of next quarter.",
+    "Gradient descent minimizes a loss by following its negative gradient.",
+    "Wolves were reintroduced to the national park in 1995.",
+    "Please send me the slides after the meeting.",
+    "The cathedral's stained glass dates from the thirteenth century.",
+    "Rising sea levels threaten low-lying coastal cities.",
+    "My laptop battery drains quickly when the screen is bright.",
+    "The jury deliberated for two days before reaching a verdict.",
+    "Honeybees communicate the location of flowers through a waggle dance.",
+]
+
+
+def stdlib_sentences(n: int = 256, seed: int = 0) -> list[str]:
+    """English sentences from CPython's bundled documentation (pydoc_data): offline calibration text."""
+    import random
+    import re
+
+    import pydoc_data.topics as topics
+
+    text = re.sub(r"\s+", " ", " ".join(topics.topics.values()))
+    pool = [x.strip() for x in re.split(r"(?<=[.!?])\s+", text)
+            if 40 < len(x.strip()) < 220 and x.count('"') < 3 and not re.search(r"[{}=>*|]", x)]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
 def minilm_dir() -> Path | None:
     """Directory of the all-MiniLM-L6-v2 package's model, or None when not installed."""
     try:
@@ -65,11 +106,16 @@ def load_minilm():
 
 
 def embed(model) -> np.ndarray:
-    """Embeddings of the fixed sentence set."""
+    """Embeddings of the fixed evaluation sentence set."""
+    return embed_sentences(model, SENTENCES)
+
+
+def embed_sentences(model, sentences: list[str]) -> np.ndarray:
+    """Sentence embeddings (float64) of ``sentences``."""
     import torch
 
     with torch.no_grad():
-        return model.encode(SENTENCES, convert_to_numpy=True, batch_size=32)
+        return model.encode(sentences, convert_to_numpy=True, batch_size=32).astype(np.float64)
 
 
 def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:

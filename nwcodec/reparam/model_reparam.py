@@ -69,14 +69,15 @@ def _fit_priors(model: nn.Module, steps: int) -> None:
     priors = priors_of(model)
     gen = torch.Generator().manual_seed(0)
     for key, parts in groups.items():
-        data = torch.cat(parts).cpu()
-        if data.numel() > 65536:
-            data = data[torch.randperm(data.numel(), generator=gen)[:65536]]
         prior = priors[key]
+        device = next(prior.parameters()).device
+        data = torch.cat(parts).cpu()
+        if data.numel() > 8192:
+            data = data[torch.randperm(data.numel(), generator=gen)[:8192]]
         opt = torch.optim.Adam(prior.parameters(), lr=5e-2)
         for _ in range(steps):
             noise = torch.rand(data.shape, generator=gen) - 0.5
-            loss = prior.bits(data.to(next(prior.parameters()).device) + noise.to(data.device)) / data.numel()
+            loss = prior.bits((data + noise).to(device)) / data.numel()
             opt.zero_grad()
             loss.backward()
             opt.step()

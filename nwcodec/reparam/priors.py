@@ -44,8 +44,8 @@ class IntegerPrior(nn.Module):
     def pmf(self, lo: int, hi: int) -> "torch.Tensor":
         """Float64 probability mass of every integer in ``[lo, hi]``."""
         prior64 = _as_float64(self)
-        ks = torch.arange(lo, hi + 1, dtype=torch.float64)
-        return prior64.likelihood(ks)
+        ks = torch.arange(lo, hi + 1, dtype=torch.float64, device=next(self.parameters()).device)
+        return prior64.likelihood(ks).cpu()
 
 
 def _as_float64(prior: IntegerPrior) -> IntegerPrior:

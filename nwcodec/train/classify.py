@@ -72,15 +72,15 @@ def test_error(model: nn.Module, data: TensorDataset, batch: int, device: torch.
     return wrong / len(y_all)
 
 
-def build_epr_model(cfg: dict[str, Any], device: torch.device) -> tuple[nn.Module, float | None]:
-    """Model (warm-started if configured) reparameterized; also the warm start's own test error slot."""
+def build_base_model(cfg: dict[str, Any], device: torch.device) -> nn.Module:
+    """The plain model, loaded from ``warm_start`` when configured."""
     model = build_model(cfg["model"])
     if cfg["warm_start"] is not None:
         path = resolve_path(cfg["warm_start"])
         if not path.is_file():
             raise InputError(f"warm_start: file not found: {path}")
         model.load_state_dict(torch.load(path, weights_only=True, map_location="cpu"))
-    return model.to(device), None
+    return model.to(device)
 
 
 def make_optimizer(model: nn.Module, lr: dict[str, float]) -> torch.optim.Optimizer:
@@ -111,7 +111,7 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
     """Train one EPR model at ``lam``; rank 0 writes checkpoints and the summary to ``run_dir``."""
     torch.manual_seed(cfg["seed"])
     train_set, test_set = data
-    model, _ = build_epr_model(cfg, device)
+    model = build_base_model(cfg, device)
     warm_error = test_error(model, test_set, cfg["eval_batch_size"], device) if cfg["warm_start"] else None
     reparameterize(model, cfg["reparam"])
     model.to(device)
@@ -174,7 +174,8 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
             "warm_start_test_error": warm_error, "reparam_test_error": reparam_error,
             "estimated_bits": est_bits, "estimated_bytes": est_bits / 8, "side_bytes": side,
             "total_estimated_bytes": est_bits / 8 + side, "bits_per_param": est_bits / n_params,
-            "num_params": n_params, "coded_bytes": try_encode(latents, priors, plain),
+            "num_params": n_params,
+            "coded_bytes": try_encode(latents, priors, plain) if cfg["encode"] else None,
             "train_seconds": round(train_seconds, 2),
         }
         torch.save(model.state_dict(), run_dir / "model_final.pt")
@@ -205,7 +206,7 @@ def train_classifier(config: dict[str, Any]) -> dict[str, Any]:
     try:
         train_split, test_split, source = load_data(cfg)
         data = (to_tensors(train_split), to_tensors(test_split))
-        out_dir = resolve_out(cfg["out_dir"])
+        out_dir = Path(cfg["out_dir"]).resolve()
         runs = []
         for lam in cfg["lam"]:
             run_dir = out_dir / f"lam_{lam:g}" if len(cfg["lam"]) > 1 else out_dir
@@ -215,11 +216,6 @@ def train_classifier(config: dict[str, Any]) -> dict[str, Any]:
         return {"runs": runs, "data": source, "out_dir": str(out_dir), "rank": info.rank}
     finally:
         shutdown(info)
-
-
-def resolve_out(path: str) -> Path:
-    """Output directory: absolute, or relative to the current directory."""
-    return Path(path).resolve()
 
 
 def main(argv: list[str] | None = None) -> None:
