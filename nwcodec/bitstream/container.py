@@ -16,7 +16,7 @@ from nwcodec.errors import (BadMagicError, ChecksumError, LimitExceededError, Ma
                             UnknownChunkError, UnsupportedVersionError)
 
 MAGIC: bytes = b"\x89NWC\r\n\x1a\n"
-FORMAT_MAJOR, FORMAT_MINOR = 1, 0
+FORMAT_MAJOR, FORMAT_MINOR = 1, 1
 END_TYPE = "NEND"
 
 _VERSION = struct.Struct("<HH")
@@ -66,9 +66,13 @@ def chunk_crc(type: str, data: bytes) -> int:
     return zlib.crc32(data, zlib.crc32(type.encode("ascii")))
 
 
-def pack(chunks: Sequence[Chunk], version: tuple[int, int] = (FORMAT_MAJOR, FORMAT_MINOR), *,
+def pack(chunks: Sequence[Chunk], version: tuple[int, int] = (FORMAT_MAJOR, 0), *,
          limits: Limits = DEFAULT_LIMITS) -> bytes:
-    """Serialize ``chunks`` after the magic and version, appending the empty NEND end marker."""
+    """Serialize ``chunks`` after the magic and version, appending the empty NEND end marker.
+
+    Writers stamp the lowest version whose features the stream uses (1.0 unless a 1.1 chunk
+    such as ``BASE`` is present); ``FORMAT_MINOR`` is the newest minor this decoder knows.
+    """
     major, minor = version
     if not (0 <= major <= 0xFFFF and 0 <= minor <= 0xFFFF):
         raise ValueError(f"version {version!r} does not fit two u16 fields")

@@ -1,6 +1,7 @@
 """Bitstream → numpy arrays. Needs numpy and constriction only (never torch)."""
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -9,12 +10,13 @@ import numpy as np
 from ..bitstream import DEFAULT_LIMITS, Limits, Reader, strict_json, unpack
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
-from ..errors import InputError, LimitExceededError, MalformedError
+from ..errors import BaseMismatchError, InputError, LimitExceededError, MalformedError
 from .header import validate_header
 from .payloads import RAW_WIRE, from_byte_planes, from_raw, read_segments
 from .quantize import dequantize
 
-KNOWN_CHUNKS = frozenset({"HEAD", "TABL", "TENS", "note"})
+KNOWN_CHUNKS = frozenset({"HEAD", "TABL", "TENS", "BASE", "note"})
+BASE_HASH_BYTES = 32
 MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
 PARALLEL_MIN_ELEMENTS = 1 << 22
@@ -32,6 +34,7 @@ class ParsedStream:
     notes: list[str]
     skipped: list[str]
     size: int
+    base_sha256: bytes | None = None
     _tables: dict[int, FreqTable] | None = None
 
     def table(self, k: int) -> FreqTable:
@@ -58,9 +61,9 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     if not types or types[0] != "HEAD" or types.count("HEAD") != 1:
         raise MalformedError("stream must start with exactly one HEAD chunk")
     critical = [t for t in types if t[0].isupper()]
-    n_tab, n_ten = critical.count("TABL"), critical.count("TENS")
-    if critical != ["HEAD"] + ["TABL"] * n_tab + ["TENS"] * n_ten:
-        raise MalformedError("chunks out of order: HEAD, then TABL chunks, then TENS chunks")
+    n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
+    if n_base > 1 or critical != ["HEAD"] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
+        raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks")
     header = strict_json.loads(c.chunks[0].data, limits)
     tensors = validate_header(header, limits, n_tab)
     if n_ten != len(tensors):
@@ -71,7 +74,12 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     descs = [read_description(ch.data) for ch in c.chunks if ch.type == "TABL"]
     payloads = [memoryview(ch.data) for ch in c.chunks if ch.type == "TENS"]
     notes = [_note(ch.data) for ch in c.chunks if ch.type == "note"]
-    return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data))
+    base = next((bytes(ch.data) for ch in c.chunks if ch.type == "BASE"), None)
+    if base is not None and len(base) != BASE_HASH_BYTES:
+        raise MalformedError(f"BASE chunk must hold a {BASE_HASH_BYTES}-byte SHA-256, got {len(base)} bytes")
+    if (base is not None) != any(t["coding"] == "residual" for t in tensors):
+        raise MalformedError("residual tensors and a BASE chunk must come together")
+    return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base)
 
 
 def _note(data: bytes) -> str:
@@ -81,8 +89,8 @@ def _note(data: bytes) -> str:
         raise MalformedError("note chunk is not UTF-8") from None
 
 
-def decode_entry(ps: ParsedStream, i: int) -> np.ndarray:
-    """Decode tensor ``i`` of a parsed stream."""
+def decode_entry(ps: ParsedStream, i: int, base: ParsedStream | None = None) -> np.ndarray:
+    """Decode tensor ``i`` of a parsed stream (``base``: the checked base of a delta stream)."""
     t = ps.tensors[i]
     name, dtype, shape, coding = t["name"], t["dtype"], t["shape"], t["coding"]
     numel = math.prod(shape)
@@ -106,13 +114,61 @@ def decode_entry(ps: ParsedStream, i: int) -> np.ndarray:
             out = dequantize(q, steps)
         out = _cast(out, dtype)
     else:
-        params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
+        if coding == "residual":
+            decoder, params, base_q = _base_latent(base, name, shape, what)
+        else:
+            decoder, base_q = t["decoder"], None
+            params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
         q = read_segments(r, ps.table(t["table"]), numel, what).reshape(shape)
-        out = _cast(_synthesize(t["decoder"], q, params, what), dtype)
+        if base_q is not None:
+            q = (q.astype(np.int64) + base_q).astype(np.int64)
+            if q.size and (int(q.min()) < -(1 << 31) or int(q.max()) >= 1 << 31):
+                raise MalformedError(f"{what}: base latent + residual leaves int32")
+            q = q.astype(np.int32)
+        out = _cast(_synthesize(decoder, q, params, what), dtype)
         if out.shape != tuple(shape):
             raise MalformedError(f"{what}: decoder produced shape {out.shape}, header says {shape}")
     r.done()
     return out
+
+
+def latent_of_entry(ps: ParsedStream, i: int) -> tuple[str, dict[str, np.ndarray], np.ndarray]:
+    """Decoder name, float32 params and integer latent of ``latent`` tensor ``i`` (no synthesis)."""
+    t = ps.tensors[i]
+    what = f"TENS {t['name']!r}"
+    r = Reader(ps.payloads[i], what)
+    if r.uvarint() != i:
+        raise MalformedError(f"{what}: payload index does not match its position")
+    params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
+    q = read_segments(r, ps.table(t["table"]), math.prod(t["shape"]), what).reshape(t["shape"])
+    r.done()
+    return t["decoder"], params, q
+
+
+def _base_latent(base: ParsedStream | None, name: str, shape: tuple, what: str):
+    if base is None:
+        raise BaseMismatchError(f"{what}: residual tensor needs its base stream")
+    try:
+        j = base.index(name)
+    except KeyError:
+        raise BaseMismatchError(f"{what}: the base has no tensor {name!r}") from None
+    if base.tensors[j]["coding"] != "latent" or tuple(base.tensors[j]["shape"]) != tuple(shape):
+        raise BaseMismatchError(f"{what}: base tensor {name!r} is not a latent of the same shape")
+    decoder, params, q = latent_of_entry(base, j)
+    return decoder, params, q.astype(np.int64)
+
+
+def check_base(ps: ParsedStream, base: bytes | bytearray | memoryview | None,
+               limits: Limits = DEFAULT_LIMITS) -> ParsedStream | None:
+    """Parse ``base`` for delta stream ``ps`` after checking it is the base ``ps`` names."""
+    if ps.base_sha256 is None:
+        return None
+    if base is None:
+        raise BaseMismatchError(f"this stream is a delta on base sha256 {ps.base_sha256.hex()}: pass its base")
+    got = hashlib.sha256(base).digest()
+    if got != ps.base_sha256:
+        raise BaseMismatchError(f"wrong base: stream needs sha256 {ps.base_sha256.hex()}, got {got.hex()}")
+    return parse(base, limits)
 
 
 def _synthesize(decoder: str, q: np.ndarray, params: dict, what: str) -> np.ndarray:
@@ -129,16 +185,22 @@ def _cast(x: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = None,
-           limits: Limits = DEFAULT_LIMITS, workers: int | None = None) -> dict[str, np.ndarray]:
+           limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
+           base: bytes | bytearray | memoryview | None = None) -> dict[str, np.ndarray]:
     """Decode a weights bitstream to ``{name: array}`` (all tensors, or only ``names``).
 
     Arrays keep their original dtype (bfloat16 comes back as float32, exactly). Raises a
     :class:`~nwcodec.errors.BitstreamError` subclass for any fault in the data. ``workers``
     processes decode in parallel (default: all cores for streams of ≥ 4M elements, where fork
-    is available); the output is identical for every worker count.
+    is available); the output is identical for every worker count. A delta stream (format 1.1,
+    scene packs) needs ``base``, the exact bytes of the base stream it names
+    (:class:`~nwcodec.errors.BaseMismatchError` otherwise).
     """
     ps = parse(data, limits)
+    base_ps = check_base(ps, base, limits)
     wanted = list(range(len(ps.tensors))) if names is None else [_find(ps, n) for n in names]
+    if base_ps is not None:
+        return {ps.tensors[i]["name"]: decode_entry(ps, i, base_ps) for i in wanted}
     n_workers = _workers(ps, wanted, workers)
     if n_workers > 1:
         from .parallel import decode_parallel

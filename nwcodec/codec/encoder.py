@@ -86,14 +86,23 @@ class _StreamBuilder:
         write_segments(w, lt.latent, self.tables[table].table(), self.segment_size)
         self.payloads.append(w.getvalue())
 
-    def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = ()) -> bytes:
+    def add_residual(self, name: str, residual: np.ndarray, table: int) -> None:
+        """A latent stored as ``base latent + residual`` (format 1.1; needs a BASE chunk)."""
+        w = self._start({"name": name, "shape": list(residual.shape), "dtype": "float32", "coding": "residual",
+                         "table": table})
+        write_segments(w, residual, self.tables[table].table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+
+    def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = (), base_sha256: bytes | None = None) -> bytes:
         head = {"kind": self.kind, "tensors": self.entries, "tables": len(self.tables)}
         head.update(extra or {})
         chunks = [Chunk("HEAD", strict_json.dumps(head))]
+        if base_sha256 is not None:
+            chunks.append(Chunk("BASE", base_sha256))
         chunks += [Chunk("TABL", write_description(d)) for d in self.tables]
         chunks += [Chunk("TENS", p) for p in self.payloads]
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
-        return pack(chunks)
+        return pack(chunks, version=(1, 1) if base_sha256 is not None else (1, 0))
 
 
 def _progress(items: list, enabled: bool) -> Iterable:
@@ -109,7 +118,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            min_quant_elements: int = MIN_QUANT_ELEMENTS, segment_size: int = DEFAULT_SEGMENT,
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
            policy: Callable[[str, np.ndarray], str] | None = None,
-           steps: dict[str, float] | None = None) -> bytes:
+           steps: dict[str, float] | None = None, kind: str = "weights",
+           extra: dict | None = None) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
@@ -117,17 +127,18 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     or per output channel with ``per_channel``. Other float tensors (biases, norms) are coded
     losslessly; integer buffers are stored exactly. ``lossless`` codes every tensor bit-exactly.
     ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override;
-    ``steps`` gives explicit per-tensor steps (see :mod:`nwcodec.codec.allocate`).
+    ``steps`` gives explicit per-tensor steps (see :mod:`nwcodec.codec.allocate`). ``kind`` and
+    ``extra`` (additional top-level header keys) are for container formats built on this one.
     Modules reparameterized by :mod:`nwcodec.reparam` are coded from their integer latents.
     """
     latent_export = _maybe_latent_export(weights)
     if latent_export is not None:
-        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size)
+        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size, kind=kind, extra=extra)
     arrays, dtypes = load_weights(weights)
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
         raise ValueError("rel_error must be positive")
-    b = _StreamBuilder("weights", segment_size)
+    b = _StreamBuilder(kind, segment_size)
     for name in _progress(list(arrays), progress):
         arr, dtype = arrays[name], dtypes[name]
         how = policy(name, arr) if policy else None
@@ -141,7 +152,10 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
             b.add_bytes(name, arr, dtype)
         else:
             b.add_raw(name, arr, dtype)
-    return b.finish({"meta": meta} if meta else None, notes)
+    head_extra = dict(extra or {})
+    if meta:
+        head_extra["meta"] = meta
+    return b.finish(head_extra, notes)
 
 
 def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec],
@@ -182,13 +196,43 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     return b.finish(head_extra)
 
 
+def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], plain: dict[str, np.ndarray],
+                 base: bytes, *, kind: str = "scene", extra: dict | None = None, table_mode: str = "prior",
+                 segment_size: int = DEFAULT_SEGMENT) -> bytes:
+    """A delta stream (format 1.1): integer residuals on the ``latent`` tensors of ``base``.
+
+    Each residual's ``name`` must be a ``latent`` tensor of the base stream with the same shape;
+    the receiver decodes ``synthesize(base decoder, base latent + residual, base params)``. The
+    stream names its base by SHA-256 (``BASE`` chunk). ``plain`` tensors are coded losslessly.
+    """
+    import hashlib
+
+    b = _StreamBuilder(kind, segment_size)
+    groups: dict[str, list[LatentTensor]] = {}
+    for lt in residuals:
+        groups.setdefault(lt.prior, []).append(lt)
+    for prior_name, members in groups.items():
+        values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
+        p = priors.get(prior_name)
+        desc = table_for_pmf(p.pmf, p.lo, values) if (table_mode == "prior" and p) else choose_table(values)
+        table = b.add_table(desc)
+        for m in members:
+            b.add_residual(m.name, np.asarray(m.latent), table)
+    for name, arr in plain.items():
+        arr = np.asarray(arr)
+        if str(arr.dtype) in FLOAT_DTYPES and arr.size:
+            b.add_bytes(name, arr, str(arr.dtype))
+        else:
+            b.add_raw(name, arr, str(arr.dtype))
+    return b.finish(extra, base_sha256=hashlib.sha256(base).digest())
+
+
 def _maybe_latent_export(weights: Any):
     """``export_latents(module)`` if ``weights`` is a module reparameterized by nwcodec."""
-    if not hasattr(weights, "parametrizations"):
-        if not any(hasattr(m, "parametrizations") for m in getattr(weights, "modules", lambda: [])()):
-            return None
-    try:
-        from ..reparam import export_latents, is_reparameterized
-    except ImportError:
+    modules = getattr(weights, "modules", None)
+    if not callable(modules) or not any(hasattr(m, "parametrizations") for m in modules()):
         return None
+    from ..reparam.export import export_latents
+    from ..reparam.model_reparam import is_reparameterized
+
     return export_latents(weights) if is_reparameterized(weights) else None

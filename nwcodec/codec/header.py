@@ -11,7 +11,7 @@ from typing import Any
 from ..bitstream.limits import Limits
 from ..errors import DuplicateNameError, LimitExceededError, MalformedError
 
-CODINGS = ("raw", "quant", "bytes", "latent")
+CODINGS = ("raw", "quant", "bytes", "latent", "residual")
 FLOAT_DTYPES = ("float32", "float16", "float64", "bfloat16")
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "bool")
 ITEMSIZE = {"float32": 4, "float16": 2, "float64": 8, "bfloat16": 2, "int8": 1, "int16": 2,
@@ -22,6 +22,7 @@ _TENSOR_KEYS = {
     "quant": {"name", "shape", "dtype", "coding", "axis", "table"},
     "bytes": {"name", "shape", "dtype", "coding", "tables"},
     "latent": {"name", "shape", "dtype", "coding", "decoder", "params", "table"},
+    "residual": {"name", "shape", "dtype", "coding", "table"},  # format 1.1: latent = base latent + residual
 }
 _TOP_REQUIRED = {"kind", "tensors", "tables"}
 
@@ -87,7 +88,7 @@ def validate_header(h: dict, limits: Limits, n_tables: int) -> list[dict]:
 
 def _validate_coding(t: dict, n_tables: int, limits: Limits) -> None:
     name, coding = t["name"], t["coding"]
-    if coding in ("quant", "latent"):
+    if coding in ("quant", "latent", "residual"):
         _int(t["table"], f"table of {name!r}", 0, n_tables - 1)
     if coding == "quant" and t["axis"] is not None:
         _int(t["axis"], f"axis of {name!r}", 0, max(len(t["shape"]) - 1, 0))
