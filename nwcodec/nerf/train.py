@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -113,16 +113,25 @@ def train_scene(
     model: SceneModel, dataset: SceneDataset, cfg: TrainConfig, rate_fn: Callable[[], torch.Tensor] | None = None,
     lam: float = 0.0, val_dataset: SceneDataset | None = None, checkpoint_path: str | Path | None = None,
     resume: bool = False, device: torch.device | str = "cpu", progress: bool = True,
-    num_params: int | None = None, log_every: int = 50,
+    num_params: int | None = None, log_every: int = 50, stop_at: int | None = None,
+    extra_params: Iterable[torch.nn.Parameter] = (),
+    param_groups: list[dict] | None = None,
 ) -> TrainResult:
     """Optimise ``model`` for ``cfg.iters`` total steps (Adam, exponential lr decay to ``cfg.lr_final``).
 
-    With ``resume`` and an existing ``checkpoint_path``, weights, optimiser, step and sampler state
-    are restored and training continues to ``cfg.iters``. Validation PSNR on ``val_dataset`` every
-    ``cfg.val_every`` steps and at the end. Returns the logs; ``model`` is left in eval mode.
+    ``rate_fn()`` (bits, differentiable) is logged as ``rate_bits`` and, when ``lam`` is non-zero,
+    added as ``lam * bits / num_params`` (default: the model's parameter count); ``extra_params``
+    (e.g. prior parameters living outside ``model``) are optimised alongside. With ``resume`` and
+    an existing ``checkpoint_path``, weights, optimiser, step and sampler state are restored and
+    training continues to ``cfg.iters``; ``stop_at`` ends early at that step with a checkpoint, as
+    an interrupted run would (the lr schedule still spans ``cfg.iters``). ``param_groups`` (Adam
+    groups, each with an optional ``lr_scale`` multiplying the scheduled lr, e.g. for EPR latents)
+    replaces the default single group of ``model`` + ``extra_params``. Validation PSNR on
+    ``val_dataset`` every ``cfg.val_every`` steps and at the end. ``model`` is left in eval mode.
     """
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    groups = param_groups if param_groups is not None else [{"params": [*model.parameters(), *extra_params]}]
+    optimizer = torch.optim.Adam([{**g, "lr": cfg.lr * g.get("lr_scale", 1.0)} for g in groups], lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     result, start = TrainResult(steps=0, seconds=0.0), 0
     if resume and checkpoint_path is not None and Path(checkpoint_path).is_file():
@@ -137,11 +146,12 @@ def train_scene(
     origins, dirs, targets = _ray_table(dataset, device)
     n, H, W = len(dataset), dataset.H, dataset.W
     t0 = time.perf_counter()
-    bar = tqdm(range(start, cfg.iters), initial=start, total=cfg.iters, disable=not progress, desc="train", leave=False)
+    end = cfg.iters if stop_at is None else min(stop_at, cfg.iters)
+    bar = tqdm(range(start, end), initial=start, total=cfg.iters, disable=not progress, desc="train", leave=False)
     for step in bar:
         lr = cfg.lr * (cfg.lr_final / cfg.lr) ** (step / max(1, cfg.iters))
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         crop = cfg.precrop_frac if step < cfg.precrop_iters else None
         i, r, c = _sample_batch(n, H, W, cfg.batch_rays, crop, gen)
         i, r, c = i.to(device), r.to(device), c.to(device)
@@ -150,9 +160,10 @@ def train_scene(
         mse = torch.mean((out["rgb"] - target) ** 2)
         loss = mse + (torch.mean((out["rgb_coarse"] - target) ** 2) if model.fine is not None else 0.0)
         rate_bits = None
-        if rate_fn is not None and lam:
+        if rate_fn is not None:
             rate_bits = rate_fn()
-            loss = loss + lam * rate_bits / n_params
+            if lam:
+                loss = loss + lam * rate_bits / n_params
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -166,9 +177,9 @@ def train_scene(
         want_val = val_dataset is not None and cfg.val_views > 0
         if want_val and ((cfg.val_every and done % cfg.val_every == 0) or done == cfg.iters):
             result.val.append({"step": done, "psnr": validation_psnr(model, val_dataset, cfg.val_views, cfg.chunk, device)})
-        if checkpoint_path is not None and ((cfg.ckpt_every and done % cfg.ckpt_every == 0) or done == cfg.iters):
+        if checkpoint_path is not None and ((cfg.ckpt_every and done % cfg.ckpt_every == 0) or done == end):
             save_checkpoint(checkpoint_path, model, optimizer, done, gen, result)
     bar.close()
-    result.steps, result.seconds = max(start, cfg.iters), time.perf_counter() - t0
+    result.steps, result.seconds = max(start, end), time.perf_counter() - t0
     model.eval()
     return result

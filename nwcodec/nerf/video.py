@@ -8,7 +8,8 @@ import imageio.v3 as iio
 import numpy as np
 
 
-def look_at(eye: np.ndarray, target: np.ndarray = np.zeros(3), up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def look_at(eye: np.ndarray, target: tuple[float, float, float] = (0.0, 0.0, 0.0),
+            up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> np.ndarray:
     """Camera-to-world 4x4 (OpenGL: camera looks down -z, y up) at ``eye`` looking at ``target``."""
     eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
     forward = target - eye
@@ -25,7 +26,8 @@ def look_at(eye: np.ndarray, target: np.ndarray = np.zeros(3), up: np.ndarray = 
 
 def sphere_pose(radius: float, azimuth: float, elevation: float) -> np.ndarray:
     """Pose on a sphere around the origin (z up), angles in radians, looking at the origin."""
-    eye = radius * np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth), math.sin(elevation)])
+    ce = math.cos(elevation)
+    eye = radius * np.array([ce * math.cos(azimuth), ce * math.sin(azimuth), math.sin(elevation)])
     return look_at(eye)
 
 

@@ -1,0 +1,1 @@
+"""Application entry points built on the nwcodec library (demo, rendering, benchmarks)."""
