@@ -27,7 +27,7 @@ def stream_info(ps: ParsedStream) -> dict:
         "header_bytes": header_bytes, "table_bytes": table_bytes, "tables": len(ps.descriptions),
         "payload_bytes": payload, "other_bytes": ps.size - header_bytes - table_bytes - payload,
         "notes": ps.notes, "skipped_chunks": ps.skipped, "tensors": tensors,
-        "base": ps.header.get("base"),
+        "base": ps.base_sha256.hex() if ps.base_sha256 else None,
     }
 
 

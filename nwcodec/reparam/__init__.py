@@ -13,6 +13,7 @@ _EXPORTS = {
     "ReparamConfig": "nwcodec.reparam.config",
     "reparameterize": "nwcodec.reparam.model_reparam",
     "strip": "nwcodec.reparam.model_reparam",
+    "is_reparameterized": "nwcodec.reparam.model_reparam",
     "param_groups": "nwcodec.reparam.model_reparam",
     "latent_decoders": "nwcodec.reparam.model_reparam",
     "num_model_params": "nwcodec.reparam.model_reparam",

@@ -48,6 +48,11 @@ def latent_decoders(model: nn.Module) -> Iterator[tuple[nn.Module, str, LatentDe
                     yield module, tensor, p
 
 
+def is_reparameterized(model: nn.Module) -> bool:
+    """True when ``model`` holds at least one EPR latent."""
+    return any(True for _ in latent_decoders(model))
+
+
 def latent_of(module: nn.Module, tensor: str) -> nn.Parameter:
     """The continuous latent parameter stored for ``module.<tensor>``."""
     return module.parametrizations[tensor].original
@@ -92,7 +97,7 @@ def reparameterize(model: nn.Module, config: dict[str, Any] | ReparamConfig | No
     module is added to ``model`` itself (``nn.Sequential`` forward stays the same).
     """
     cfg = config if isinstance(config, ReparamConfig) else ReparamConfig.from_dict(config)
-    if any(True for _ in latent_decoders(model)):
+    if is_reparameterized(model):
         raise InputError("model is already reparameterized")
     targets = _targets(model, cfg)
     if not targets:

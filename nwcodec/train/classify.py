@@ -15,9 +15,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, TensorDataset
 from tqdm import tqdm
 
+from nwcodec.codec import encode_latent_model, parse
+from nwcodec.codec.info import stream_info
 from nwcodec.errors import InputError
 from nwcodec.reparam.export import bits_under_priors, export_latents
 from nwcodec.reparam.model_reparam import num_model_params, param_groups, reparameterize
@@ -31,6 +34,7 @@ from nwcodec.train.report import write_summary, write_sweep
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = "checkpoint.pt"
+PRETRAINED = "pretrained.pt"
 
 
 def resolve_path(path: str) -> Path:
@@ -60,14 +64,16 @@ def to_tensors(split: Split) -> TensorDataset:
 
 @torch.no_grad()
 def test_error(model: nn.Module, data: TensorDataset, batch: int, device: torch.device) -> float:
-    """Classification error of ``model`` in eval mode (EPR latents: exact synthesized weights)."""
+    """Classification error of ``model`` in eval mode (EPR latents: exact synthesized weights,
+    synthesized once per call thanks to ``parametrize.cached``)."""
     was_training = model.training
     model.eval()
     wrong = 0
     x_all, y_all = data.tensors
-    for i in range(0, len(y_all), batch):
-        logits = model(x_all[i:i + batch].to(device))
-        wrong += int((logits.argmax(1).cpu() != y_all[i:i + batch]).sum())
+    with parametrize.cached():
+        for i in range(0, len(y_all), batch):
+            logits = model(x_all[i:i + batch].to(device))
+            wrong += int((logits.argmax(1).cpu() != y_all[i:i + batch]).sum())
     model.train(was_training)
     return wrong / len(y_all)
 
@@ -89,59 +95,105 @@ def make_optimizer(model: nn.Module, lr: dict[str, float]) -> torch.optim.Optimi
                              for name, ps in groups.items() if ps])
 
 
+def make_schedule(opt: torch.optim.Optimizer, decay: str, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step lr factor: constant (``"none"``) or cosine from 1 to 0 over ``total_steps``."""
+    if decay == "none":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+    n = max(total_steps, 1)
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, n) / n)))
+
+
+def make_loader(train_set: TensorDataset, cfg: dict[str, Any], info: DistInfo) -> tuple[DataLoader, Any]:
+    """A shuffling loader (DistributedSampler shard under torchrun) and its sampler."""
+    if info.world_size > 1:
+        sampler = DistributedSampler(train_set, info.world_size, info.rank, shuffle=True, seed=cfg["seed"])
+    else:
+        sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(cfg["seed"]))
+    return DataLoader(train_set, batch_size=cfg["batch_size"], sampler=sampler, drop_last=True), sampler
+
+
+def set_epoch(sampler: Any, seed: int, epoch: int) -> None:
+    if isinstance(sampler, DistributedSampler):
+        sampler.set_epoch(epoch)
+    else:
+        sampler.generator.manual_seed(seed + epoch)
+
+
+def pretrain(model: nn.Module, train_set: TensorDataset, cfg: dict[str, Any], info: DistInfo,
+             device: torch.device) -> float:
+    """Train the plain float model for ``pretrain_epochs`` (Adam, ``lr.pretrain``); returns seconds."""
+    torch.manual_seed(cfg["seed"])
+    broadcast_parameters(model, info)
+    loader, sampler = make_loader(train_set, cfg, info)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"]["pretrain"])
+    params = list(model.parameters())
+    t0 = time.time()
+    model.train()
+    for epoch in range(cfg["pretrain_epochs"]):
+        set_epoch(sampler, cfg["seed"] + 1000, epoch)
+        for x, y in tqdm(loader, desc=f"pretrain epoch {epoch + 1}/{cfg['pretrain_epochs']}",
+                         disable=not (cfg["progress"] and info.is_main), leave=False):
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            average_gradients(params, info)
+            opt.step()
+    return time.time() - t0
+
+
 def side_bytes(latents: list, plain: dict[str, np.ndarray]) -> int:
     """Bytes of float side information: decoder params and the float tensors, as float32."""
     dec = sum(p.size for lt in latents for p in lt.params.values())
     return 4 * (dec + sum(a.size for a in plain.values() if a.dtype.kind == "f"))
 
 
-def try_encode(latents: list, priors: dict, plain: dict) -> int | None:
-    """Coded size in bytes via ``nwcodec.codec.encode_latent_model``, or None if not available yet."""
-    try:
-        from nwcodec.codec import encode_latent_model  # type: ignore[attr-defined]
-    except ImportError:
-        warnings.warn("nwcodec.codec.encode_latent_model not importable; skipping the bitstream",
-                      stacklevel=2)
-        return None
-    return len(encode_latent_model(latents, priors, plain))
+def encoded_sizes(latents: list, priors: dict, plain: dict) -> dict[str, Any]:
+    """Whole-bitstream bytes of ``encode_latent_model`` under both table modes, and where the
+    bytes of the smaller stream go (header, tables, latent payload, float payload)."""
+    sizes = {mode: encode_latent_model(latents, priors, plain, table_mode=mode) for mode in ("prior", "auto")}
+    best = min(sizes, key=lambda m: len(sizes[m]))
+    info = stream_info(parse(sizes[best]))
+    latent_bytes = sum(t["bytes"] for t in info["tensors"] if t["coding"] == "latent")
+    return {"coded_bytes": len(sizes[best]), "coded_bytes_prior_tables": len(sizes["prior"]),
+            "coded_bytes_auto_tables": len(sizes["auto"]), "table_mode": best,
+            "header_bytes": info["header_bytes"], "table_bytes": info["table_bytes"],
+            "latent_payload_bytes": latent_bytes,
+            "float_payload_bytes": info["payload_bytes"] - latent_bytes}
 
 
 def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[TensorDataset, TensorDataset],
-              info: DistInfo, device: torch.device) -> dict[str, Any]:
-    """Train one EPR model at ``lam``; rank 0 writes checkpoints and the summary to ``run_dir``."""
+              base_state: dict[str, torch.Tensor], info: DistInfo, device: torch.device) -> dict[str, Any]:
+    """Train one EPR model at ``lam`` from ``base_state``; rank 0 writes checkpoints and the summary."""
     torch.manual_seed(cfg["seed"])
     train_set, test_set = data
-    model = build_base_model(cfg, device)
-    warm_error = test_error(model, test_set, cfg["eval_batch_size"], device) if cfg["warm_start"] else None
+    model = build_model(cfg["model"]).to(device)
+    model.load_state_dict(base_state)
+    warm = cfg["warm_start"] is not None or cfg["pretrain_epochs"] > 0
+    warm_error = test_error(model, test_set, cfg["eval_batch_size"], device) if warm else None
     reparameterize(model, cfg["reparam"])
     model.to(device)
     broadcast_parameters(model, info)
     reparam_error = test_error(model, test_set, cfg["eval_batch_size"], device)
     opt = make_optimizer(model, cfg["lr"])
     n_params = num_model_params(model)
+    loader, sampler = make_loader(train_set, cfg, info)
+    total_steps = min(cfg["epochs"] * len(loader), cfg["max_steps"] or math.inf)
+    sched = make_schedule(opt, cfg["lr_decay"], total_steps)
     start_epoch, step = 0, 0
     ckpt_path = run_dir / CHECKPOINT
     if cfg["resume"] and ckpt_path.is_file():
         state = torch.load(ckpt_path, weights_only=True, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["schedule"])
         start_epoch, step = int(state["epoch"]), int(state["step"])
-    if info.world_size > 1:
-        sampler = DistributedSampler(train_set, info.world_size, info.rank, shuffle=True, seed=cfg["seed"])
-    else:
-        sampler = RandomSampler(train_set, generator=torch.Generator().manual_seed(cfg["seed"]))
-    loader = DataLoader(train_set, batch_size=cfg["batch_size"], sampler=sampler, drop_last=True)
     params = [p for g in opt.param_groups for p in g["params"]]
-    max_steps = cfg["max_steps"] or math.inf
     t0 = time.time()
     model.train()
     for epoch in range(start_epoch, cfg["epochs"]):
-        if step >= max_steps:
+        if step >= total_steps:
             break
-        if isinstance(sampler, DistributedSampler):
-            sampler.set_epoch(epoch)
-        else:
-            sampler.generator.manual_seed(cfg["seed"] + epoch)
+        set_epoch(sampler, cfg["seed"], epoch)
         bar = tqdm(loader, desc=f"lam={lam:g} epoch {epoch + 1}/{cfg['epochs']}",
                    disable=not (cfg["progress"] and info.is_main), leave=False)
         for x, y in bar:
@@ -152,14 +204,15 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
             loss.backward()
             average_gradients(params, info)
             opt.step()
+            sched.step()
             step += 1
             bar.set_postfix(ce=f"{task.item():.3f}", bpp=f"{bits.item() / n_params:.3f}")
-            if step >= max_steps:
+            if step >= total_steps:
                 break
         if info.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "epoch": epoch + 1, "step": step}, ckpt_path)
+                        "schedule": sched.state_dict(), "epoch": epoch + 1, "step": step}, ckpt_path)
     train_seconds = time.time() - t0
     in_sync = replicas_in_sync(model, info)
     summary: dict[str, Any] = {}
@@ -174,13 +227,32 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
             "warm_start_test_error": warm_error, "reparam_test_error": reparam_error,
             "estimated_bits": est_bits, "estimated_bytes": est_bits / 8, "side_bytes": side,
             "total_estimated_bytes": est_bits / 8 + side, "bits_per_param": est_bits / n_params,
-            "num_params": n_params,
-            "coded_bytes": try_encode(latents, priors, plain) if cfg["encode"] else None,
+            "num_params": n_params, "nonzero_latents": sum(int((lt.latent != 0).sum()) for lt in latents),
             "train_seconds": round(train_seconds, 2),
         }
+        if cfg["encode"]:
+            summary.update(encoded_sizes(latents, priors, plain))
         torch.save(model.state_dict(), run_dir / "model_final.pt")
         write_summary(run_dir, summary)
     return summary
+
+
+def base_state_dict(cfg: dict[str, Any], train_set: TensorDataset, out_dir: Path, info: DistInfo,
+                    device: torch.device) -> tuple[dict[str, torch.Tensor], float]:
+    """The float start point of every lam: ``warm_start`` and/or ``pretrain_epochs`` of plain
+    training (saved as ``out_dir/pretrained.pt`` and reused on ``resume``); returns (state, seconds)."""
+    model = build_base_model(cfg, device)
+    seconds = 0.0
+    if cfg["pretrain_epochs"] > 0:
+        path = out_dir / PRETRAINED
+        if cfg["resume"] and path.is_file():
+            model.load_state_dict(torch.load(path, weights_only=True, map_location=device))
+        else:
+            seconds = pretrain(model, train_set, cfg, info, device)
+            if info.is_main:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                torch.save(model.state_dict(), path)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, seconds
 
 
 def pick_device(name: str) -> torch.device:
@@ -207,10 +279,14 @@ def train_classifier(config: dict[str, Any]) -> dict[str, Any]:
         train_split, test_split, source = load_data(cfg)
         data = (to_tensors(train_split), to_tensors(test_split))
         out_dir = Path(cfg["out_dir"]).resolve()
+        base_state, pretrain_seconds = base_state_dict(cfg, data[0], out_dir, info, device)
         runs = []
         for lam in cfg["lam"]:
             run_dir = out_dir / f"lam_{lam:g}" if len(cfg["lam"]) > 1 else out_dir
-            runs.append(train_one(cfg, lam, run_dir, data, info, device))
+            run = train_one(cfg, lam, run_dir, data, base_state, info, device)
+            if run:
+                run["pretrain_seconds"] = round(pretrain_seconds, 2)
+            runs.append(run)
         if info.is_main and len(runs) > 1:
             write_sweep(out_dir, runs)
         return {"runs": runs, "data": source, "out_dir": str(out_dir), "rank": info.rank}

@@ -70,6 +70,8 @@ SCHEMA: dict[str, tuple[Check, Any]] = {
     "model": (_choice(*MODELS), "lenet300"),
     "lam": (_lams, [0.1]),
     "epochs": (lambda k, v: _int(k, v, 1), 1),
+    "pretrain_epochs": (_int, 0),
+    "lr_decay": (_choice("none", "cosine"), "none"),
     "max_steps": (_opt(lambda k, v: _int(k, v, 1)), None),
     "batch_size": (lambda k, v: _int(k, v, 1), 128),
     "eval_batch_size": (lambda k, v: _int(k, v, 1), 1000),
@@ -94,6 +96,7 @@ SECTIONS: dict[str, dict[str, tuple[Check, Any]]] = {
         "decoder": (lambda k, v: _number(k, v, positive=True), 1e-3),
         "prior": (lambda k, v: _number(k, v, positive=True), 1e-2),
         "float": (lambda k, v: _number(k, v, positive=True), 1e-3),
+        "pretrain": (lambda k, v: _number(k, v, positive=True), 1e-3),
     },
 }
 
