@@ -65,7 +65,9 @@ class _StreamBuilder:
     def add_quant(self, name: str, arr: np.ndarray, dtype: str, rel_error: float,
                   per_channel: bool, rdo: float, step: float | None = None) -> None:
         steps = step_sizes(arr, rel_error, per_channel)
-        if step is not None:  # explicit step: per-channel steps keep their ratios, geometric mean = step
+        if step is not None and steps.size == 1:  # explicit step, used exactly (as float32)
+            steps = np.array([step], dtype=np.float32)
+        elif step is not None:  # per channel: keep the channels' ratios, geometric mean = step
             steps = (steps * (step / np.exp(np.mean(np.log(steps))))).astype(np.float32)
         q = quantize(arr, steps, rdo)
         table = self.add_table(choose_table(q))
