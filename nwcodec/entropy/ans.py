@@ -55,7 +55,7 @@ def decode_segment(r: Reader, table: FreqTable, max_symbols: int, what: str = "s
     n_esc = r.uvarint()
     if n > max_symbols:
         raise LimitExceededError(f"{what}: segment declares {n} symbols, at most {max_symbols} allowed")
-    words = r.array("<u4", n_words)
+    words = np.frombuffer(r.bytes(4 * n_words), dtype="<u4") if n_words else np.zeros(0, np.uint32)
     esc_reader = Reader(r.bytes(n_esc), f"{what} escapes")
     if n == 0:
         if n_words or n_esc:
@@ -64,24 +64,28 @@ def decode_segment(r: Reader, table: FreqTable, max_symbols: int, what: str = "s
     if n_words and words[-1] == 0:
         raise MalformedError(f"{what}: coded data ends in a zero word")
     try:
-        coder = constriction.stream.stack.AnsCoder(words.astype(np.uint32))
+        coder = constriction.stream.stack.AnsCoder(np.require(words, np.uint32, "C"))
         idx = coder.decode(table.model(), n)
         exhausted = coder.is_empty()
     except Exception as exc:  # constriction reports damage as plain exceptions
         raise MalformedError(f"{what}: coded data is corrupt ({exc})") from None
     if not exhausted:
         raise MalformedError(f"{what}: coded data does not end where the symbols do")
-    out = idx.astype(np.int64) + table.lo
-    esc_pos = np.flatnonzero(idx == table.n)
-    if esc_pos.size:
-        if esc_pos.size > esc_reader.remaining():
+    esc_pos = np.flatnonzero(idx == table.n) if table.n <= int(idx.max(initial=0)) else ()
+    out = idx.astype(np.int32, copy=False)
+    if table.lo:
+        if table.lo < INT32_MIN or table.hi > INT32_MAX:
+            raise MalformedError(f"{what}: table range leaves int32")
+        out += np.int32(table.lo)
+    if len(esc_pos):
+        if len(esc_pos) > esc_reader.remaining():
             raise MalformedError(f"{what}: fewer escape values than escape symbols")
-        vals = [esc_reader.svarint() for _ in range(esc_pos.size)]
+        vals = [esc_reader.svarint() for _ in range(len(esc_pos))]
         if min(vals) < INT32_MIN or max(vals) > INT32_MAX:
             raise MalformedError(f"{what}: escaped value outside int32")
         out[esc_pos] = vals
     esc_reader.done()
-    return out.astype(np.int32)
+    return out
 
 
 def ideal_bits(values: np.ndarray, table: FreqTable) -> float:
