@@ -160,6 +160,34 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     return b.finish(head_extra, notes)
 
 
+def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: dict[str, PriorSpec],
+                       table_mode: str, add: Callable[[LatentTensor, int], None]) -> None:
+    """One table per prior group (the learned prior, or the cheapest table for ``"auto"``)."""
+    if table_mode not in ("prior", "auto"):
+        raise ValueError(f"table_mode must be 'prior' or 'auto', not {table_mode!r}")
+    groups: dict[str, list[LatentTensor]] = {}
+    for lt in tensors:
+        groups.setdefault(lt.prior, []).append(lt)
+    for prior_name, members in groups.items():
+        values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
+        p = priors.get(prior_name)
+        desc = table_for_pmf(p.pmf, p.lo, values) if (table_mode == "prior" and p) else choose_table(values)
+        table = b.add_table(desc)
+        for m in members:
+            add(m, table)
+
+
+def _add_plain(b: _StreamBuilder, plain: dict[str, np.ndarray]) -> None:
+    """Float tensors losslessly, everything else raw."""
+    for name, arr in plain.items():
+        arr = np.asarray(arr)
+        dtype = str(arr.dtype)
+        if dtype in FLOAT_DTYPES and arr.size:
+            b.add_bytes(name, arr, dtype)
+        else:
+            b.add_raw(name, arr, dtype)
+
+
 def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec],
                         plain: dict[str, np.ndarray], *, meta: dict | None = None,
                         table_mode: str = "prior", segment_size: int = DEFAULT_SEGMENT,
@@ -169,29 +197,9 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
     estimated); ``"auto"`` picks the cheapest table for the actual latents instead.
     """
-    if table_mode not in ("prior", "auto"):
-        raise ValueError(f"table_mode must be 'prior' or 'auto', not {table_mode!r}")
     b = _StreamBuilder(kind, segment_size)
-    groups: dict[str, list[LatentTensor]] = {}
-    for lt in latents:
-        groups.setdefault(lt.prior, []).append(lt)
-    for prior_name, members in groups.items():
-        values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
-        if table_mode == "auto" or prior_name not in priors:
-            desc = choose_table(values)
-        else:
-            p = priors[prior_name]
-            desc = table_for_pmf(p.pmf, p.lo, values)
-        table = b.add_table(desc)
-        for m in members:
-            b.add_latent(m, table)
-    for name, arr in plain.items():
-        arr = np.asarray(arr)
-        dtype = str(arr.dtype)
-        if dtype in FLOAT_DTYPES and arr.size:
-            b.add_bytes(name, arr, dtype)
-        else:
-            b.add_raw(name, arr, dtype)
+    _add_latent_groups(b, latents, priors, table_mode, b.add_latent)
+    _add_plain(b, plain)
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
@@ -210,22 +218,9 @@ def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], pl
     import hashlib
 
     b = _StreamBuilder(kind, segment_size)
-    groups: dict[str, list[LatentTensor]] = {}
-    for lt in residuals:
-        groups.setdefault(lt.prior, []).append(lt)
-    for prior_name, members in groups.items():
-        values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
-        p = priors.get(prior_name)
-        desc = table_for_pmf(p.pmf, p.lo, values) if (table_mode == "prior" and p) else choose_table(values)
-        table = b.add_table(desc)
-        for m in members:
-            b.add_residual(m.name, np.asarray(m.latent), table)
-    for name, arr in plain.items():
-        arr = np.asarray(arr)
-        if str(arr.dtype) in FLOAT_DTYPES and arr.size:
-            b.add_bytes(name, arr, str(arr.dtype))
-        else:
-            b.add_raw(name, arr, str(arr.dtype))
+    _add_latent_groups(b, residuals, priors, table_mode,
+                       lambda m, table: b.add_residual(m.name, np.asarray(m.latent), table))
+    _add_plain(b, plain)
     return b.finish(extra, base_sha256=hashlib.sha256(base).digest())
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 
 from nwcodec.errors import ConfigError
+from nwcodec.yaml_config import load_yaml
 
 T = TypeVar("T")
 
@@ -205,11 +205,4 @@ class SceneConfig(_DictMixin):
 
 def load_scene_config(path: str | Path) -> SceneConfig:
     """Read a scene YAML strictly; raises :class:`ConfigError` naming the file or the bad key."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"bad YAML in {path}: {exc}") from exc
-    return SceneConfig.from_dict(data or {})
+    return SceneConfig.from_dict(load_yaml(path))

@@ -12,22 +12,9 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..yaml_config import load_yaml
 
 TASKS = ("classify", "scene", "pack")
-
-
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping from ``path`` (ConfigError for a missing file, bad YAML or a non-mapping)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {p}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"bad YAML in {p}: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: top level must be a mapping")
-    return data
 
 
 def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
