@@ -53,7 +53,7 @@ def per_tensor() -> bytes:
         "half.weight": rng.normal(0, 1, (8, 12)).astype(np.float16),
         "empty": np.zeros((0, 7), dtype=np.float32),
     }
-    return encode(state, quality=50, notes=["conformance: per-tensor steps"])
+    return encode(state, quality=50, notes=["conformance: per-tensor steps"], compress_header=False)
 
 
 def per_channel() -> bytes:
@@ -62,7 +62,7 @@ def per_channel() -> bytes:
     rng = np.random.default_rng(2)
     w = rng.normal(0, 1, (12, 64)).astype(np.float32) * np.geomspace(1e-3, 1.0, 12, dtype=np.float32)[:, None]
     return encode({"w": w, "v": _laplacian(rng, (6, 4, 5), 0.2)}, quality=45, per_channel=True, rdo=0.05,
-                  segment_size=256)
+                  segment_size=256, compress_header=False)
 
 
 def escapes() -> bytes:
@@ -70,7 +70,7 @@ def escapes() -> bytes:
     rng = np.random.default_rng(3)
     w = rng.normal(0, 1.0, (64, 64)).astype(np.float32)
     w.flat[[5, 999, 2048]] = [200.0, -350.5, 1000.0]
-    return encode({"outliers": w}, rel_error=0.01)
+    return encode({"outliers": w}, rel_error=0.01, compress_header=False)
 
 
 def lossless_with_ancillary() -> bytes:
@@ -78,7 +78,8 @@ def lossless_with_ancillary() -> bytes:
     rng = np.random.default_rng(4)
     state = {"w": torch.from_numpy(rng.normal(0, 0.1, (24, 24)).astype(np.float32)),
              "bf": torch.from_numpy(rng.normal(0, 1, (5, 6)).astype(np.float32)).to(torch.bfloat16)}
-    data = encode(state, lossless=True, notes=["conformance: lossless"], meta={"source": "make_conformance"})
+    data = encode(state, lossless=True, notes=["conformance: lossless"], meta={"source": "make_conformance"},
+                  compress_header=False)
     chunks = unpack(data, known=KNOWN_CHUNKS).chunks
     chunks.insert(2, Chunk("zzzz", b"ignore me: unknown ancillary chunk"))
     return pack(chunks)
@@ -94,7 +95,18 @@ def latent_affine() -> bytes:
     k = np.arange(-32, 33)
     pmf = np.exp(-np.abs(k) / 3.0)
     prior = PriorSpec(pmf=pmf / pmf.sum() * 0.999, lo=-32)
-    return encode_latent_model([lt], {"p0": prior}, {"layer.bias": np.linspace(-1, 1, 10, dtype=np.float32)})
+    return encode_latent_model([lt], {"p0": prior}, {"layer.bias": np.linspace(-1, 1, 10, dtype=np.float32)},
+                               compress_header=False)
+
+
+def compressed_header() -> bytes:
+    """Format 1.1: a many-tensor model whose JSON header is stored zlib-compressed (``ZHDR``)."""
+    rng = np.random.default_rng(6)
+    state = {}
+    for i in range(16):
+        state[f"blocks.{i}.attn.weight"] = _laplacian(rng, (12, 12), 0.1)
+        state[f"blocks.{i}.attn.bias"] = rng.normal(0, 0.01, 12).astype(np.float32)
+    return encode(state, quality=40)
 
 
 VECTORS = {
@@ -103,6 +115,7 @@ VECTORS = {
     "escapes": escapes,
     "lossless_ancillary": lossless_with_ancillary,
     "latent_affine": latent_affine,
+    "compressed_header": compressed_header,   # format 1.1
 }
 
 

@@ -18,7 +18,8 @@ RES = (RNG.random((16, 8)) < 0.1).astype(np.int32) * RNG.choice([-1, 1], (16, 8)
 
 def _streams() -> tuple[bytes, bytes]:
     base = encode_latent_model([LatentTensor("w", BASE_Q, "affine", PARAMS, "p", (16, 8))], {},
-                               {"b": np.ones(8, np.float32)}, table_mode="auto", kind="scene")
+                               {"b": np.ones(8, np.float32)}, table_mode="auto", kind="scene",
+                               compress_header=False)
     delta = encode_delta([LatentTensor("w", RES, "", {}, "r", (16, 8))], {}, {"b": np.full(8, 2, np.float32)},
                          base, table_mode="auto")
     return base, delta

@@ -11,11 +11,12 @@ from ..bitstream import DEFAULT_LIMITS, Limits, Reader, strict_json, unpack
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
 from ..errors import BaseMismatchError, InputError, LimitExceededError, MalformedError
+from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
 from .payloads import RAW_WIRE, from_byte_planes, from_raw, read_segments
 from .quantize import dequantize
 
-KNOWN_CHUNKS = frozenset({"HEAD", "TABL", "TENS", "BASE", "note"})
+KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "note"})
 BASE_HASH_BYTES = 32
 MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
@@ -35,6 +36,7 @@ class ParsedStream:
     skipped: list[str]
     size: int
     base_sha256: bytes | None = None
+    header_bytes: int = 0
     _tables: dict[int, FreqTable] | None = None
 
     def table(self, k: int) -> FreqTable:
@@ -58,13 +60,14 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise InputError(f"expected bytes, got {type(data).__name__}")
     c = unpack(data, known=KNOWN_CHUNKS, limits=limits)
     types = [ch.type for ch in c.chunks]
-    if not types or types[0] != "HEAD" or types.count("HEAD") != 1:
-        raise MalformedError("stream must start with exactly one HEAD chunk")
+    n_head = sum(types.count(t) for t in HEADER_TYPES)
+    if not types or types[0] not in HEADER_TYPES or n_head != 1:
+        raise MalformedError("stream must start with exactly one header chunk (HEAD or ZHDR)")
     critical = [t for t in types if t[0].isupper()]
     n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
-    if n_base > 1 or critical != ["HEAD"] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
+    if n_base > 1 or critical != [types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
         raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks")
-    header = strict_json.loads(c.chunks[0].data, limits)
+    header = strict_json.loads(header_json(c.chunks[0], limits), limits)
     tensors = validate_header(header, limits, n_tab)
     if n_ten != len(tensors):
         raise MalformedError(f"HEAD lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
@@ -79,7 +82,8 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise MalformedError(f"BASE chunk must hold a {BASE_HASH_BYTES}-byte SHA-256, got {len(base)} bytes")
     if (base is not None) != any(t["coding"] == "residual" for t in tensors):
         raise MalformedError("residual tensors and a BASE chunk must come together")
-    return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base)
+    return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base,
+                        len(c.chunks[0].data))
 
 
 def _note(data: bytes) -> str:

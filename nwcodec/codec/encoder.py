@@ -8,6 +8,7 @@ import numpy as np
 from ..bitstream import Chunk, Writer, pack, strict_json
 from ..entropy import choose_table, table_for_pmf, write_description
 from ..entropy.describe import TableDescription
+from .head_chunk import header_chunk
 from .header import FLOAT_DTYPES
 from .latent_spec import LatentTensor, PriorSpec
 from .payloads import byte_planes, raw_bytes, write_segments
@@ -95,16 +96,18 @@ class _StreamBuilder:
         write_segments(w, residual, self.tables[table].table(), self.segment_size)
         self.payloads.append(w.getvalue())
 
-    def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = (), base_sha256: bytes | None = None) -> bytes:
+    def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = (), base_sha256: bytes | None = None,
+               compress_header: bool = True) -> bytes:
         head = {"kind": self.kind, "tensors": self.entries, "tables": len(self.tables)}
         head.update(extra or {})
-        chunks = [Chunk("HEAD", strict_json.dumps(head))]
+        chunks = [header_chunk(strict_json.dumps(head), compress_header)]
         if base_sha256 is not None:
             chunks.append(Chunk("BASE", base_sha256))
         chunks += [Chunk("TABL", write_description(d)) for d in self.tables]
         chunks += [Chunk("TENS", p) for p in self.payloads]
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
-        return pack(chunks, version=(1, 1) if base_sha256 is not None else (1, 0))
+        needs_1_1 = base_sha256 is not None or chunks[0].type == "ZHDR"
+        return pack(chunks, version=(1, 1) if needs_1_1 else (1, 0))
 
 
 def _progress(items: list, enabled: bool) -> Iterable:
@@ -121,7 +124,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
            policy: Callable[[str, np.ndarray], str] | None = None,
            steps: dict[str, float] | None = None, kind: str = "weights",
-           extra: dict | None = None) -> bytes:
+           extra: dict | None = None, compress_header: bool = True) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
@@ -131,11 +134,14 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override;
     ``steps`` gives explicit per-tensor steps (see :mod:`nwcodec.codec.allocate`). ``kind`` and
     ``extra`` (additional top-level header keys) are for container formats built on this one.
+    ``compress_header=False`` keeps the plain ``HEAD`` chunk (format 1.0 readers) instead of a
+    smaller zlib-compressed ``ZHDR`` (1.1).
     Modules reparameterized by :mod:`nwcodec.reparam` are coded from their integer latents.
     """
     latent_export = _maybe_latent_export(weights)
     if latent_export is not None:
-        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size, kind=kind, extra=extra)
+        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size, kind=kind, extra=extra,
+                                   compress_header=compress_header)
     arrays, dtypes = load_weights(weights)
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
@@ -157,7 +163,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
-    return b.finish(head_extra, notes)
+    return b.finish(head_extra, notes, compress_header=compress_header)
 
 
 def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: dict[str, PriorSpec],
@@ -191,7 +197,8 @@ def _add_plain(b: _StreamBuilder, plain: dict[str, np.ndarray]) -> None:
 def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec],
                         plain: dict[str, np.ndarray], *, meta: dict | None = None,
                         table_mode: str = "prior", segment_size: int = DEFAULT_SEGMENT,
-                        kind: str = "weights", extra: dict | None = None) -> bytes:
+                        kind: str = "weights", extra: dict | None = None,
+                        compress_header: bool = True) -> bytes:
     """Code trained EPR latents under their learned priors, plus the remaining float tensors.
 
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
@@ -203,7 +210,7 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
-    return b.finish(head_extra)
+    return b.finish(head_extra, compress_header=compress_header)
 
 
 def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], plain: dict[str, np.ndarray],

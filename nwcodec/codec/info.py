@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-from ..bitstream.strict_json import dumps
 from .decoder import ParsedStream
 
 CHUNK_FRAMING = 12  # length + type + CRC
@@ -20,7 +19,7 @@ def stream_info(ps: ParsedStream) -> dict:
         tensors.append({"name": t["name"], "shape": list(t["shape"]), "dtype": t["dtype"], "coding": t["coding"],
                         "bytes": size, "bits_per_param": (8.0 * size / n) if n else 0.0})
     table_bytes = sum(len(_desc_bytes(d)) + CHUNK_FRAMING for d in ps.descriptions)
-    header_bytes = len(dumps(ps.header)) + CHUNK_FRAMING
+    header_bytes = ps.header_bytes + CHUNK_FRAMING
     return {
         "version": f"{ps.version[0]}.{ps.version[1]}", "kind": ps.header["kind"], "bytes": ps.size,
         "params": params, "bits_per_param": 8.0 * ps.size / params if params else 0.0,
