@@ -40,7 +40,7 @@ def test_train_mode_gradients_reach_latents_decoders_and_priors() -> None:
     loss.backward()
     groups = param_groups(model)
     assert len(groups["latent"]) == 4 and len(groups["float"]) == 4  # weights vs biases
-    for name in ("latent", "decoder", "prior"):
+    for name in ("latent", "decoder", "offset", "prior"):
         assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in groups[name]), name
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 import yaml
 
-from nwcodec.train.classify import train_classifier
+from nwcodec.train.classify import make_schedule, train_classifier
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,3 +39,26 @@ def test_resume_continues_from_checkpoint(tmp_path: Path) -> None:
     again = train_classifier(_tiny(tmp_path, lam=1.0, epochs=2, max_steps=None, resume=True,
                                    data={"path": None, "synthetic_train": 256, "synthetic_test": 64}))
     assert again["runs"][0]["steps"] == 8  # epoch 1 restored, only epoch 2 trained
+
+
+def test_pretrain_then_epr_reports_both_table_modes(tmp_path: Path) -> None:
+    cfg = _tiny(tmp_path, lam=4.0, pretrain_epochs=2, max_steps=None, epochs=1, lr_decay="cosine",
+                data={"path": None, "synthetic_train": 512, "synthetic_test": 256})
+    cfg["encode"] = True
+    run = train_classifier(cfg)["runs"][0]
+    assert (tmp_path / "out" / "pretrained.pt").is_file()
+    assert run["warm_start_test_error"] < 0.3  # the float pre-training learned (chance is 0.9)
+    assert run["coded_bytes"] == min(run["coded_bytes_prior_tables"], run["coded_bytes_auto_tables"])
+    assert run["header_bytes"] > 0 and run["table_bytes"] > 0 and run["latent_payload_bytes"] > 0
+    assert 0 < run["nonzero_latents"] < run["num_params"]
+
+
+def test_cosine_schedule_decays_to_zero() -> None:
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    sched = make_schedule(opt, "cosine", 10)
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == 0.5 and all(a > b for a, b in zip(lrs, lrs[1:])) and opt.param_groups[0]["lr"] == 0.0

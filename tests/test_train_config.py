@@ -31,6 +31,9 @@ def test_shipped_configs_validate(name: str) -> None:
     ({"reparam": {"prior": "gauss"}}, "reparam.prior"),
     ({"reparam": {"min_numel": "10"}}, "reparam.min_numel"),
     ({"reparam": {"init_stp": 0.1}}, "reparam.init_stp"),
+    ({"pretrain_epochs": -1}, "pretrain_epochs"),
+    ({"lr_decay": "linear"}, "lr_decay"),
+    ({"lr": {"pretrain": -1e-3}}, "lr.pretrain"),
 ])
 def test_bad_key_raises_config_error_naming_it(raw: dict, key: str) -> None:
     with pytest.raises(ConfigError) as info:

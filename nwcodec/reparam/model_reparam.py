@@ -123,14 +123,16 @@ def reparameterize(model: nn.Module, config: dict[str, Any] | ReparamConfig | No
 
 
 def param_groups(model: nn.Module) -> dict[str, list[nn.Parameter]]:
-    """Model parameters split into ``latent``, ``decoder``, ``prior`` and ``float`` (the rest)."""
+    """Model parameters split into ``latent``, ``decoder`` (log-scales and log-steps), ``offset``
+    (decoder offsets, in weight units: they need a far smaller lr), ``prior`` and ``float`` (the rest)."""
     latents = [latent_of(m, t) for m, t, _ in latent_decoders(model)]
     priors = list(nn.ModuleList(priors_of(model).values()).parameters())
-    prior_ids = {id(p) for p in priors}
-    decoders = [p for _, _, d in latent_decoders(model) for p in d.parameters() if id(p) not in prior_ids]
-    taken = {id(p) for p in latents + decoders + priors}
+    offsets = [d.offset for _, _, d in latent_decoders(model)]
+    skip = {id(p) for p in priors + offsets}
+    decoders = [p for _, _, d in latent_decoders(model) for p in d.parameters() if id(p) not in skip]
+    taken = {id(p) for p in latents + decoders + offsets + priors}
     rest = [p for p in model.parameters() if id(p) not in taken]
-    return {"latent": latents, "decoder": decoders, "prior": priors, "float": rest}
+    return {"latent": latents, "decoder": decoders, "offset": offsets, "prior": priors, "float": rest}
 
 
 def num_model_params(model: nn.Module) -> int:

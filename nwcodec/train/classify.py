@@ -126,6 +126,7 @@ def pretrain(model: nn.Module, train_set: TensorDataset, cfg: dict[str, Any], in
     broadcast_parameters(model, info)
     loader, sampler = make_loader(train_set, cfg, info)
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"]["pretrain"])
+    sched = make_schedule(opt, cfg["lr_decay"], cfg["pretrain_epochs"] * len(loader))
     params = list(model.parameters())
     t0 = time.time()
     model.train()
@@ -138,6 +139,7 @@ def pretrain(model: nn.Module, train_set: TensorDataset, cfg: dict[str, Any], in
             loss.backward()
             average_gradients(params, info)
             opt.step()
+            sched.step()
     return time.time() - t0
 
 

@@ -94,6 +94,7 @@ SECTIONS: dict[str, dict[str, tuple[Check, Any]]] = {
     "lr": {
         "latent": (lambda k, v: _number(k, v, positive=True), 1.0),
         "decoder": (lambda k, v: _number(k, v, positive=True), 1e-3),
+        "offset": (lambda k, v: _number(k, v, positive=True), 1e-5),
         "prior": (lambda k, v: _number(k, v, positive=True), 1e-2),
         "float": (lambda k, v: _number(k, v, positive=True), 1e-3),
         "pretrain": (lambda k, v: _number(k, v, positive=True), 1e-3),
