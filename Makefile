@@ -13,7 +13,7 @@ $(VENV)/.stamp: pyproject.toml constraints.txt
 	touch $@
 
 test: $(VENV)/.stamp
-	$(PY) -m pytest -q tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q tests --durations=15
 
 demo: $(VENV)/.stamp
 	$(PY) -m apps.demo
