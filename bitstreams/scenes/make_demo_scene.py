@@ -21,7 +21,7 @@ from nwcodec import decode  # noqa: E402
 from nwcodec.scene.pipeline import run_scene  # noqa: E402
 from nwcodec.train.dispatch import apply_overrides, load_yaml, task_of  # noqa: E402
 
-CONFIG = HERE.parents[1] / "configs" / "scene_demo.yaml"
+CONFIG = HERE / "demo_scene.yaml"  # frozen copy of the demo config that made the vector
 
 
 def main(argv: list[str] | None = None) -> int:
