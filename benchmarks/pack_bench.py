@@ -232,7 +232,7 @@ def main() -> None:
         command = "python -m benchmarks.pack_bench"
     else:
         results = [r for f in sorted(a.states.glob("lam_*.pt")) for r in torch.load(f, weights_only=True)]
-        command = f"python -m benchmarks.pack_bench --train-only --device cuda --workers 16 (H100), then --states"
+        command = "python -m benchmarks.pack_bench --train-only --device cuda --workers 16 (H100), then --states"
     summary = evaluate(results)
     summary["command"] = command
     write_results(summary)

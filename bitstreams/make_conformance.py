@@ -11,7 +11,6 @@ C-contiguous little-endian element bytes.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
@@ -23,18 +22,9 @@ from nwcodec.bitstream import Chunk, pack, unpack
 from nwcodec.codec.decoder import KNOWN_CHUNKS
 from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
 from nwcodec.entropy.describe import HISTOGRAM, LAPLACE, LOG_HISTOGRAM
+from nwcodec.codec.digest import tensor_digest
 
 KIND_NAMES = {HISTOGRAM: "histogram", LOG_HISTOGRAM: "log-histogram", LAPLACE: "laplace"}
-
-
-def tensor_digest(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 of decoded tensors in stream (dict) order, as defined in FORMAT.md section 6.9."""
-    h = hashlib.sha256()
-    for name, a in arrays.items():
-        h.update(name.encode("utf-8") + b"\0" + a.dtype.name.encode() + b"\0"
-                 + ",".join(str(d) for d in a.shape).encode() + b"\0")
-        h.update(a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes(order="C"))
-    return h.hexdigest()
 
 
 def _laplacian(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:

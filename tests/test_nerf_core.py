@@ -25,15 +25,6 @@ from nwcodec.nerf.video import contact_sheet, look_at, orbit_poses, write_video
 SMALL = FieldConfig(depth=3, width=16, skips=(2,), pos_freqs=4, dir_freqs=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small ops run ~10x slower with 2 intra-op threads on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small_model(fine: bool = True, seed: int = 0) -> SceneModel:
     torch.manual_seed(seed)
     cfg = ModelConfig(coarse=SMALL, fine=SMALL if fine else None, render=RenderConfig(n_coarse=16, n_fine=16 if fine else 0))

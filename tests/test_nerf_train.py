@@ -21,15 +21,6 @@ REAL_SCENE = REPO.parent / "shared" / "data" / "scenes" / "primitives"
 TINY = load_scene_config(REPO / "configs" / "scene_tiny.yaml")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small ops run ~10x slower with 2 intra-op threads on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = generate_scene(tmp_path_factory.mktemp("scene") / "s1", seed=1, resolution=32, n_train=8, n_val=2, n_test=2)

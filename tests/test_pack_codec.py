@@ -26,14 +26,6 @@ TINY = load_scene_config(REPO / "configs" / "scene_tiny.yaml")
 TRAIN = dataclasses.replace(TINY.train, iters=40, batch_rays=128)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory):
     root = tmp_path_factory.mktemp("pack")

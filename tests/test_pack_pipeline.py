@@ -5,24 +5,15 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 import nwcodec
 from nwcodec.errors import ConfigError
 from nwcodec.scene.pack import decode_pack_scene
 from nwcodec.train.dispatch import load_yaml, run_config
-from test_conformance import tensor_digest  # tests/ is on sys.path under pytest
+from nwcodec.codec.digest import tensor_digest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKS = REPO / "bitstreams" / "packs"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_train_pack_config_writes_streams(tmp_path: Path) -> None:

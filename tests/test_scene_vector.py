@@ -1,37 +1,21 @@
 """The prebuilt scene vector (``bitstreams/scenes/demo_scene.nwc``) and ``nwcodec render``."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from nwcodec import decode, encode
 from nwcodec.cli import main
 from nwcodec.nerf.procedural import generate_scene
 from nwcodec.nerf.render import render_views
+from nwcodec.codec.digest import tensor_digest
 from nwcodec.scene.stream import decode_scene, scene_header
 
 REPO = Path(__file__).resolve().parents[1]
 VECTOR = REPO / "bitstreams" / "scenes" / "demo_scene.nwc"
-
-
-def _tensor_digest():
-    spec = importlib.util.spec_from_file_location("make_conformance", REPO / "bitstreams" / "make_conformance.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tensor_digest
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +29,7 @@ def test_vector_is_small_and_decodes_to_its_digest() -> None:
     assert len(data) < 20_000
     assert scene_header(data)["camera"]["convention"] == "opengl-c2w"
     want = VECTOR.with_suffix(".sha256").read_text().strip()
-    assert _tensor_digest()(decode(data)) == want
+    assert tensor_digest(decode(data)) == want
 
 
 def test_vector_renders_a_view_in_seconds() -> None:

@@ -5,13 +5,10 @@ A tiny two-scene pack (16x16 procedural scenes, a 2 x 16 field) trained for a fe
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 
 import nwcodec
@@ -22,19 +19,11 @@ from nwcodec.nerf.train import make_model
 from nwcodec.scene.pack import encode_pack_base, encode_pack_scene
 from nwcodec.scene.pack_model import ScenePack, fit_shared_priors
 from nwcodec.scene.pack_train import train_pack
+from nwcodec.codec.digest import tensor_digest
 
 HERE = Path(__file__).resolve().parent
 MODEL = ModelConfig(coarse=FieldConfig(depth=2, width=16, skips=(), pos_freqs=3, dir_freqs=1), fine=None,
                     render=RenderConfig(n_coarse=16, n_fine=0))
-
-
-def tensor_digest(arrays: dict[str, np.ndarray]) -> str:
-    """FORMAT.md section 6.9 (the same digest as tests/test_conformance.py)."""
-    h = hashlib.sha256()
-    for name, a in arrays.items():
-        h.update(b"%s\0%s\0%s\0" % (name.encode(), a.dtype.name.encode(), ",".join(map(str, a.shape)).encode()))
-        h.update(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes())
-    return h.hexdigest()
 
 
 def main() -> None:

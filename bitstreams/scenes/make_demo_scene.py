@@ -3,23 +3,20 @@
 Usage: ``python bitstreams/scenes/make_demo_scene.py OUT_DIR [--run-dir out/demo]``. Runs (or resumes,
 reusing the checkpoints of ``make demo``) the ``configs/scene_demo.yaml`` pipeline: the procedural
 scene (seed 3), a rate-penalized field, its scene bitstream. The digest is FORMAT.md section 6.9's
-over the decoded tensors (``make_conformance.tensor_digest``).
+over the decoded tensors (``nwcodec.codec.digest.tensor_digest``).
 """
 from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 
+from nwcodec import decode
+from nwcodec.codec.digest import tensor_digest
+from nwcodec.scene.pipeline import run_scene
+from nwcodec.train.dispatch import apply_overrides, load_yaml, task_of
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from make_conformance import tensor_digest  # noqa: E402
-
-from nwcodec import decode  # noqa: E402
-from nwcodec.scene.pipeline import run_scene  # noqa: E402
-from nwcodec.train.dispatch import apply_overrides, load_yaml, task_of  # noqa: E402
 
 CONFIG = HERE / "demo_scene.yaml"  # frozen copy of the demo config that made the vector
 
