@@ -93,26 +93,32 @@ def _log_esc(n_esc: int) -> int:
 
 def table_for_pmf(pmf: np.ndarray, lo: int, values: np.ndarray | None = None,
                   weight_bits: int = 16) -> TableDescription:
-    """Store a learned prior's mass on ``lo..lo+len(pmf)-1`` as an integer histogram.
+    """Store a learned prior's mass on ``lo..lo+len(pmf)-1`` as integer table weights.
 
-    Weights are ``round(pmf * 2**weight_bits)``; the escape gets the mass outside the range.
-    When ``values`` are given, a log-histogram of the same pmf is used instead if it is cheaper.
+    Candidates: histograms ``round(pmf * 2**b)`` (``b = weight_bits`` and 24, for priors with
+    rare but present symbols) and a log-histogram (one byte per value, ~9 % relative precision,
+    down to 2**-23); the escape gets the mass outside the range. Without ``values`` the
+    ``weight_bits`` histogram is returned; with them, the candidate that codes them cheapest.
     """
     p = np.clip(np.asarray(pmf, dtype=np.float64), 0.0, 1.0)
-    scale = float(1 << weight_bits)
-    w = np.rint(p * scale).astype(np.int64)
-    esc = int(np.rint(max(0.0, 1.0 - float(p.sum())) * scale))
-    hist = TableDescription(HISTOGRAM, int(lo), p.size, esc, tuple(w.tolist()))
+    outside = max(0.0, 1.0 - float(p.sum()))
+
+    def hist(bits: int) -> TableDescription:
+        scale = float(1 << bits)
+        return TableDescription(HISTOGRAM, int(lo), p.size, int(np.rint(outside * scale)),
+                                tuple(np.rint(p * scale).astype(np.int64).tolist()))
+
     if values is None:
-        return hist
+        return hist(weight_bits)
     logc = np.zeros(p.size, dtype=np.int64)
     nz = p > 0
-    logc[nz] = np.clip(1 + np.rint(8.0 * np.log2(p[nz] * (1 << 20))), 0, MAX_LOG_CODE).astype(np.int64)
-    logd = TableDescription(LOG_HISTOGRAM, int(lo), p.size,
-                            int(min(esc * (1 << (20 - weight_bits)) * 256, (1 << 32) - 1)), tuple(logc.tolist()))
+    logc[nz] = np.clip(1 + np.rint(8.0 * np.log2(p[nz] * (1 << 23))), 0, MAX_LOG_CODE).astype(np.int64)
+    logd = TableDescription(LOG_HISTOGRAM, int(lo), p.size, int(min(outside * 256 * (1 << 23), (1 << 32) - 1)),
+                            tuple(logc.tolist()))
     v = np.asarray(values, dtype=np.int64).ravel()
     inside = (v >= lo) & (v < lo + p.size)
     counts = np.bincount(v[inside] - lo, minlength=p.size)
     n_esc = int(v.size - inside.sum())
-    costs = [_cost_bits(d, counts, n_esc, 8.0 * ESCAPE_BYTES * n_esc) for d in (hist, logd)]
-    return (hist, logd)[int(np.argmin(costs))]
+    cands = [hist(weight_bits), hist(24), logd]
+    costs = [_cost_bits(d, counts, n_esc, 8.0 * ESCAPE_BYTES * n_esc) for d in cands]
+    return cands[int(np.argmin(costs))]
