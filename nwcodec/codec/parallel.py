@@ -21,6 +21,7 @@ from .decoder import ParsedStream, _cast, decode_entry
 from .payloads import scan_segments
 
 SPLIT_MIN_ELEMENTS = 1 << 21
+BYTE_COST = 4  # one coded byte costs about as much decode time as four symbols
 
 
 @dataclass
@@ -36,13 +37,18 @@ def _out_dtype(t: dict) -> np.dtype:
     return np.dtype(np.float32 if t["dtype"] == "bfloat16" else ("bool" if t["dtype"] == "bool" else t["dtype"]))
 
 
+def _cost(n_symbols: int, n_bytes: int) -> int:
+    """Decode-time model: ANS work grows with the symbols and with the coded bits."""
+    return n_symbols + BYTE_COST * n_bytes
+
+
 def _plan(ps: ParsedStream, indices: list[int], workers: int) -> list[_Unit]:
     units = []
     for i in indices:
         t = ps.tensors[i]
         n = math.prod(t["shape"])
         if t["coding"] != "quant" or n < SPLIT_MIN_ELEMENTS:
-            units.append(_Unit(i, n))
+            units.append(_Unit(i, _cost(n, len(ps.payloads[i]))))
             continue
         r = Reader(ps.payloads[i], f"TENS {t['name']!r}")
         r.uvarint()
@@ -51,8 +57,10 @@ def _plan(ps: ParsedStream, indices: list[int], workers: int) -> list[_Unit]:
         for start, count in scan_segments(r, n, f"TENS {t['name']!r}"):
             segs.append((start, count, off))
             off += count
+        ends = [s[0] for s in segs[1:]] + [r.position]
+        costs = [_cost(s[1], end - s[0]) for s, end in zip(segs, ends)]
         per = max(1, math.ceil(len(segs) / (2 * workers)))
-        units += [_Unit(i, sum(s[1] for s in segs[k:k + per]), segs[k:k + per]) for k in range(0, len(segs), per)]
+        units += [_Unit(i, sum(costs[k:k + per]), segs[k:k + per]) for k in range(0, len(segs), per)]
     return units
 
 
