@@ -23,3 +23,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: top level must be a mapping")
     return data
+
+
+def check_sections(cfg: Any, known: tuple[str, ...] | list[str]) -> None:
+    """A config must be a mapping of known top-level sections (``task`` is removed before)."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"config: expected a mapping, got {type(cfg).__name__}")
+    for key in cfg:
+        if key not in known:
+            raise ConfigError(f"{key}: unknown key (known: task, {', '.join(known)})")

@@ -13,6 +13,7 @@ from typing import Any
 from nwcodec.errors import ConfigError
 from nwcodec.nerf.config import DataConfig, ModelConfig, TrainConfig, _check, _DictMixin
 from nwcodec.reparam.config import ReparamConfig
+from nwcodec.yaml_config import check_sections
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("scene", "data", "model", "train", "rate", "output")
@@ -148,11 +149,7 @@ class ScenePipelineConfig:
 
 def parse_scene_config(cfg: dict[str, Any]) -> ScenePipelineConfig:
     """Validate a scene config mapping (``task`` already removed); ConfigError names the bad key."""
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"config: expected a mapping, got {type(cfg).__name__}")
-    for key in cfg:
-        if key not in SECTIONS:
-            raise ConfigError(f"{key}: unknown key (known: task, {', '.join(SECTIONS)})")
+    check_sections(cfg, SECTIONS)
     if cfg.get("scene") is None:
         raise ConfigError("scene: missing (give scene.path or scene.generate)")
     return ScenePipelineConfig(

@@ -11,6 +11,7 @@ from typing import Any
 from nwcodec.errors import ConfigError
 from nwcodec.nerf.config import DataConfig, ModelConfig, TrainConfig, _check, _DictMixin
 from nwcodec.scene.config import LrScales, SourceConfig
+from nwcodec.yaml_config import check_sections
 
 SECTIONS = ("scenes", "base", "data", "model", "train", "pack", "output")
 
@@ -53,11 +54,7 @@ class PackConfig:
 
 def parse_pack_config(cfg: dict[str, Any]) -> PackConfig:
     """Validate a pack config mapping (``task`` already removed)."""
-    if not isinstance(cfg, dict):
-        raise ConfigError(f"config: expected a mapping, got {type(cfg).__name__}")
-    for key in cfg:
-        if key not in SECTIONS:
-            raise ConfigError(f"{key}: unknown key (known: task, {', '.join(SECTIONS)})")
+    check_sections(cfg, SECTIONS)
     scenes = cfg.get("scenes")
     if not isinstance(scenes, list) or not scenes:
         raise ConfigError("scenes: expected a non-empty list of scene sources")
