@@ -57,7 +57,7 @@ def test_export_contents_and_estimated_bits() -> None:
         assert len(spec.pmf) == lt.latent.max() - lt.latent.min() + 1 and 0.5 < spec.pmf.sum() <= 1 + 1e-12
         assert all(v.dtype == np.float32 for v in lt.params.values())
     est = estimated_bits(model)
-    assert est == pytest.approx(float(rate_bits(model, noisy=False)), rel=1e-4)
+    assert est == pytest.approx(float(rate_bits(model, noisy=False).detach()), rel=1e-4)
 
 
 def test_estimated_bits_match_coded_size_within_one_percent() -> None:

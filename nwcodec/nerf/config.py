@@ -203,6 +203,14 @@ class SceneConfig(_DictMixin):
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+PIPELINE_SECTIONS = ("task", "scene", "rate", "output")  # read by nwcodec.scene.config, not here
+
+
 def load_scene_config(path: str | Path) -> SceneConfig:
-    """Read a scene YAML strictly; raises :class:`ConfigError` naming the file or the bad key."""
-    return SceneConfig.from_dict(load_yaml(path))
+    """Read the field/training sections of a scene YAML strictly (ConfigError names the bad key).
+
+    The pipeline sections of a ``nwcodec train`` scene config (source, rate, output) are left to
+    :mod:`nwcodec.scene.config`.
+    """
+    data = load_yaml(path)
+    return SceneConfig.from_dict({k: v for k, v in data.items() if k not in PIPELINE_SECTIONS})
