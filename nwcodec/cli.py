@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from .errors import NwcodecError
 
@@ -18,10 +17,6 @@ def _cmd_encode(a: argparse.Namespace) -> None:
     from .cli_io import atomic_path
     from .codec import encode
 
-    if not Path(a.input).exists():
-        from .errors import InputError
-
-        raise InputError(f"no such file: {a.input}")
     t0 = time.perf_counter()
     data = encode(a.input, quality=a.quality, rel_error=a.rel_error, per_channel=a.per_channel, rdo=a.rdo,
                   lossless=a.lossless, progress=a.progress or sys.stderr.isatty())

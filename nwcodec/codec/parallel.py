@@ -32,9 +32,8 @@ class _Unit:
 
 
 def _out_dtype(t: dict) -> np.dtype:
-    if t["coding"] == "raw" and t["dtype"] == "bfloat16":
-        return np.dtype(np.float32)
-    return np.dtype(np.float32 if t["dtype"] == "bfloat16" else ("bool" if t["dtype"] == "bool" else t["dtype"]))
+    """The decoded array's dtype (bfloat16 decodes to float32, whatever the coding)."""
+    return np.dtype(np.float32 if t["dtype"] == "bfloat16" else t["dtype"])
 
 
 def _cost(n_symbols: int, n_bytes: int) -> int:
