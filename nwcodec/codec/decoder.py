@@ -7,14 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bitstream import DEFAULT_LIMITS, Limits, Reader, strict_json, unpack
+from ..bitstream import DEFAULT_LIMITS, Limits, strict_json, unpack
+from ..codings import get_coding
+from ..codings.latent import LATENT
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
 from ..errors import BaseMismatchError, InputError, LimitExceededError, MalformedError
 from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
-from .payloads import RAW_WIRE, from_byte_planes, from_raw, read_segments
-from .quantize import dequantize
+from .units import decode_serial, plan_tensor, plan_tensors
 
 KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "note"})
 BASE_HASH_BYTES = 32
@@ -80,7 +81,7 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     base = next((bytes(ch.data) for ch in c.chunks if ch.type == "BASE"), None)
     if base is not None and len(base) != BASE_HASH_BYTES:
         raise MalformedError(f"BASE chunk must hold a {BASE_HASH_BYTES}-byte SHA-256, got {len(base)} bytes")
-    if (base is not None) != any(t["coding"] == "residual" for t in tensors):
+    if (base is not None) != any(getattr(get_coding(t["coding"]), "needs_base", False) for t in tensors):
         raise MalformedError("residual tensors and a BASE chunk must come together")
     return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base,
                         len(c.chunks[0].data))
@@ -93,73 +94,40 @@ def _note(data: bytes) -> str:
         raise MalformedError("note chunk is not UTF-8") from None
 
 
+class StreamSource:
+    """Tables of ``ps`` and, for a delta stream, latents of its checked base (a DecodeSource)."""
+
+    def __init__(self, ps: ParsedStream, base: ParsedStream | None = None) -> None:
+        self.ps, self.base = ps, base
+
+    def table(self, k: int) -> FreqTable:
+        return self.ps.table(k)
+
+    def base_latent(self, name: str, shape: tuple, what: str) -> tuple[str, dict[str, np.ndarray], np.ndarray]:
+        base = self.base
+        if base is None:
+            raise BaseMismatchError(f"{what}: residual tensor needs its base stream")
+        try:
+            j = base.index(name)
+        except KeyError:
+            raise BaseMismatchError(f"{what}: the base has no tensor {name!r}") from None
+        if base.tensors[j]["coding"] != "latent" or tuple(base.tensors[j]["shape"]) != tuple(shape):
+            raise BaseMismatchError(f"{what}: base tensor {name!r} is not a latent of the same shape")
+        return latent_of_entry(base, j)
+
+
 def decode_entry(ps: ParsedStream, i: int, base: ParsedStream | None = None) -> np.ndarray:
     """Decode tensor ``i`` of a parsed stream (``base``: the checked base of a delta stream)."""
-    t = ps.tensors[i]
-    name, dtype, shape, coding = t["name"], t["dtype"], t["shape"], t["coding"]
-    numel = math.prod(shape)
-    what = f"TENS {name!r}"
-    r = Reader(ps.payloads[i], what)
-    if r.uvarint() != i:
-        raise MalformedError(f"{what}: payload index does not match its position")
-    if coding == "raw":
-        out = from_raw(r.array(RAW_WIRE[dtype], numel), dtype, shape)
-    elif coding == "bytes":
-        planes = [read_segments(r, ps.table(k), numel, f"{what} plane {p}") for p, k in enumerate(t["tables"])]
-        out = from_byte_planes(planes, dtype, shape)
-    elif coding == "quant":
-        k = shape[t["axis"]] if t["axis"] is not None else 1
-        steps = r.array("<f4", k)
-        q = read_segments(r, ps.table(t["table"]), numel, what).reshape(shape)
-        if t["axis"] not in (None, 0):
-            q = np.moveaxis(q, t["axis"], 0)
-            out = np.moveaxis(dequantize(q, steps), 0, t["axis"])
-        else:
-            out = dequantize(q, steps)
-        out = _cast(out, dtype)
-    else:
-        if coding == "residual":
-            decoder, params, base_q = _base_latent(base, name, shape, what)
-        else:
-            decoder, base_q = t["decoder"], None
-            params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
-        q = read_segments(r, ps.table(t["table"]), numel, what).reshape(shape)
-        if base_q is not None:
-            q = (q.astype(np.int64) + base_q).astype(np.int64)
-            if q.size and (int(q.min()) < -(1 << 31) or int(q.max()) >= 1 << 31):
-                raise MalformedError(f"{what}: base latent + residual leaves int32")
-            q = q.astype(np.int32)
-        out = _cast(_synthesize(decoder, q, params, what), dtype)
-        if out.shape != tuple(shape):
-            raise MalformedError(f"{what}: decoder produced shape {out.shape}, header says {shape}")
-    r.done()
-    return out
+    plans = plan_tensors(ps.tensors, ps.payloads, [i])
+    return next(iter(decode_serial(plans, StreamSource(ps, base)).values()))
 
 
 def latent_of_entry(ps: ParsedStream, i: int) -> tuple[str, dict[str, np.ndarray], np.ndarray]:
     """Decoder name, float32 params and integer latent of ``latent`` tensor ``i`` (no synthesis)."""
-    t = ps.tensors[i]
-    what = f"TENS {t['name']!r}"
-    r = Reader(ps.payloads[i], what)
-    if r.uvarint() != i:
-        raise MalformedError(f"{what}: payload index does not match its position")
-    params = {k: r.array("<f4", math.prod(s)).reshape(s) for k, s in t["params"].items()}
-    q = read_segments(r, ps.table(t["table"]), math.prod(t["shape"]), what).reshape(t["shape"])
-    r.done()
-    return t["decoder"], params, q
-
-
-def _base_latent(base: ParsedStream | None, name: str, shape: tuple, what: str):
-    if base is None:
-        raise BaseMismatchError(f"{what}: residual tensor needs its base stream")
-    try:
-        j = base.index(name)
-    except KeyError:
-        raise BaseMismatchError(f"{what}: the base has no tensor {name!r}") from None
-    if base.tensors[j]["coding"] != "latent" or tuple(base.tensors[j]["shape"]) != tuple(shape):
-        raise BaseMismatchError(f"{what}: base tensor {name!r} is not a latent of the same shape")
-    decoder, params, q = latent_of_entry(base, j)
-    return decoder, params, q.astype(np.int64)
+    if ps.tensors[i]["coding"] != "latent":
+        raise InputError(f"tensor {ps.tensors[i]['name']!r} is not a latent tensor")
+    plan = plan_tensor(ps.tensors[i], i, ps.payloads[i])
+    return LATENT.read_latent(plan, StreamSource(ps))
 
 
 def check_base(ps: ParsedStream, base: bytes | bytearray | memoryview | None,
@@ -173,19 +141,6 @@ def check_base(ps: ParsedStream, base: bytes | bytearray | memoryview | None,
     if got != ps.base_sha256:
         raise BaseMismatchError(f"wrong base: stream needs sha256 {ps.base_sha256.hex()}, got {got.hex()}")
     return parse(base, limits)
-
-
-def _synthesize(decoder: str, q: np.ndarray, params: dict, what: str) -> np.ndarray:
-    from ..reparam.synthesis import synthesize
-
-    try:
-        return synthesize(decoder, q, params)
-    except (ValueError, KeyError, IndexError) as exc:
-        raise MalformedError(f"{what}: cannot apply decoder {decoder!r}: {exc}") from None
-
-
-def _cast(x: np.ndarray, dtype: str) -> np.ndarray:
-    return x.astype(np.float32 if dtype == "bfloat16" else dtype, copy=False)
 
 
 def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = None,
@@ -203,14 +158,14 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     ps = parse(data, limits)
     base_ps = check_base(ps, base, limits)
     wanted = list(range(len(ps.tensors))) if names is None else [_find(ps, n) for n in names]
-    if base_ps is not None:
-        return {ps.tensors[i]["name"]: decode_entry(ps, i, base_ps) for i in wanted}
+    plans = plan_tensors(ps.tensors, ps.payloads, wanted)
+    src = StreamSource(ps, base_ps)
     n_workers = _workers(ps, wanted, workers)
     if n_workers > 1:
         from .parallel import decode_parallel
 
-        return decode_parallel(ps, wanted, n_workers)
-    return {ps.tensors[i]["name"]: decode_entry(ps, i) for i in wanted}
+        return decode_parallel(plans, src, n_workers)
+    return decode_serial(plans, src)
 
 
 def _workers(ps: ParsedStream, wanted: list[int], workers: int | None) -> int:

@@ -9,7 +9,7 @@ from ..bitstream import Chunk, Writer, pack, strict_json
 from ..entropy import choose_table, table_for_pmf, write_description
 from ..entropy.describe import TableDescription
 from .head_chunk import header_chunk
-from .header import FLOAT_DTYPES
+from ..codings.dtypes import FLOAT_DTYPES
 from .latent_spec import LatentTensor, PriorSpec
 from .payloads import byte_planes, raw_bytes, write_segments
 from .quantize import quantize, rel_error_for_quality, step_sizes
