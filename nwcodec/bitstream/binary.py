@@ -89,6 +89,12 @@ class Reader:
         view = self._take(count * dt.itemsize)
         return np.frombuffer(view, dtype=dt, count=count).copy()
 
+    def rewind(self, n: int) -> None:
+        """Step back ``n`` bytes (un-read the tail of the last read)."""
+        if not 0 <= n <= self._pos:
+            raise ValueError(f"cannot rewind {n} bytes at offset {self._pos}")
+        self._pos -= n
+
     @property
     def position(self) -> int:
         """Offset of the next byte to read."""

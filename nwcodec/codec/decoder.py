@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bitstream import DEFAULT_LIMITS, Limits, strict_json, unpack
+from ..bitstream.limits import table_work
 from ..codings import get_coding
+from ..codings.dtypes import out_nbytes
 from ..codings.latent import LATENT
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
@@ -72,10 +74,8 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     tensors = validate_header(header, limits, n_tab)
     if n_ten != len(tensors):
         raise MalformedError(f"HEAD lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
-    total = sum(math.prod(t["shape"]) for t in tensors)
-    if total > FREE_ELEMENTS + MAX_SYMBOLS_PER_BYTE * len(data):
-        raise LimitExceededError(f"{total} elements from {len(data)} bytes exceeds the expansion limit")
-    descs = [read_description(ch.data) for ch in c.chunks if ch.type == "TABL"]
+    check_decoded_size(tensors, len(data), limits)
+    descs = read_tables([ch.data for ch in c.chunks if ch.type == "TABL"], limits)
     payloads = [memoryview(ch.data) for ch in c.chunks if ch.type == "TENS"]
     notes = [_note(ch.data) for ch in c.chunks if ch.type == "note"]
     base = next((bytes(ch.data) for ch in c.chunks if ch.type == "BASE"), None)
@@ -85,6 +85,29 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise MalformedError("residual tensors and a BASE chunk must come together")
     return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base,
                         len(c.chunks[0].data))
+
+
+def check_decoded_size(tensors: list[dict], stream_bytes: int, limits: Limits) -> None:
+    """Expansion guard (elements per stream byte) and the absolute cap on decoded bytes."""
+    total = sum(math.prod(t["shape"]) for t in tensors)
+    if total > FREE_ELEMENTS + MAX_SYMBOLS_PER_BYTE * stream_bytes:
+        raise LimitExceededError(f"{total} elements from {stream_bytes} bytes exceeds the expansion limit")
+    nbytes = sum(out_nbytes(t["dtype"], math.prod(t["shape"])) for t in tensors)
+    if nbytes > limits.max_decoded_bytes:
+        raise LimitExceededError(f"the stream decodes to {nbytes} bytes, more than max_decoded_bytes="
+                                 f"{limits.max_decoded_bytes} (a receiver may raise it)")
+
+
+def read_tables(payloads: list[bytes], limits: Limits) -> list[TableDescription]:
+    """Table descriptions, refused as soon as their build work passes ``max_table_work``."""
+    descs, work = [], 0
+    for data in payloads:
+        descs.append(read_description(data, limits))
+        work += table_work(descs[-1].n)
+        if work > limits.max_table_work:
+            raise LimitExceededError(f"tables need more than max_table_work={limits.max_table_work} units "
+                                     f"of table work (table {len(descs) - 1} of {len(payloads)})")
+    return descs
 
 
 def _note(data: bytes) -> str:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bitstream.binary import Reader, Writer
-from ..errors import LimitExceededError, MalformedError
+from ..bitstream.limits import DEFAULT_LIMITS, Limits
+from ..errors import LimitExceededError, MalformedError, TruncatedError
 from .tables import MAX_ALPHABET, FreqTable, normalize_weights
 
 HISTOGRAM, LOG_HISTOGRAM, LAPLACE = 0, 1, 2
@@ -92,23 +93,44 @@ def write_description(d: TableDescription) -> bytes:
     return w.getvalue()
 
 
-def read_description(data: bytes | memoryview) -> TableDescription:
+def _weight_varints(r: Reader, n: int) -> tuple[int, ...]:
+    """``n`` uvarint weights, each ``< 2**32`` (so at most 5 bytes), decoded without a Python loop."""
+    buf = np.frombuffer(r.bytes(min(r.remaining(), 5 * n)), dtype=np.uint8)
+    ends = np.flatnonzero(buf < 0x80)[:n]
+    if ends.size < n:
+        if buf.size and buf[-1] >= 0x80 and buf.size < 5 * n:
+            raise TruncatedError("TABL: data ends inside a histogram weight")
+        raise MalformedError("TABL: histogram shorter than its alphabet")
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    length = ends - starts + 1
+    if int(length.max()) > 5:
+        raise MalformedError("TABL: histogram weight >= 2**32")
+    if np.any((length > 1) & (buf[ends] == 0)):
+        raise MalformedError("TABL: overlong varint in a histogram")
+    value = np.zeros(n, dtype=np.uint64)
+    for k in range(5):
+        has = length > k
+        value[has] |= (buf[starts[has] + k].astype(np.uint64) & np.uint64(0x7F)) << np.uint64(7 * k)
+    if int(value.max()) >= 1 << 32:
+        raise MalformedError("TABL: histogram weight >= 2**32")
+    r.rewind(buf.size - int(ends[-1]) - 1)
+    return tuple(value.tolist())
+
+
+def read_description(data: bytes | memoryview, limits: Limits = DEFAULT_LIMITS) -> TableDescription:
     """Parse and validate a ``TABL`` payload; raises a :class:`BitstreamError` subclass."""
     r = Reader(data, "TABL")
     kind = r.u8()
     lo = r.svarint()
     n = r.uvarint()
     esc = r.uvarint()
-    if n < 1 or n > MAX_ALPHABET:
-        raise LimitExceededError(f"TABL: alphabet size {n} outside 1..{MAX_ALPHABET}")
+    cap = min(MAX_ALPHABET, limits.max_table_alphabet)
+    if n < 1 or n > cap:
+        raise LimitExceededError(f"TABL: alphabet size {n} outside 1..{cap} (max_table_alphabet)")
     if abs(lo) > 1 << 40 or esc >= 1 << 32:
         raise MalformedError("TABL: value range or escape weight out of bounds")
     if kind == HISTOGRAM:
-        body = tuple(r.uvarint() for _ in range(min(n, r.remaining())))
-        if len(body) != n:
-            raise MalformedError("TABL: histogram shorter than its alphabet")
-        if max(body) >= 1 << 32:
-            raise MalformedError("TABL: histogram weight >= 2**32")
+        body = _weight_varints(r, n)
     elif kind == LOG_HISTOGRAM:
         body = tuple(r.bytes(n))
         if max(body) > MAX_LOG_CODE:
