@@ -6,7 +6,8 @@ torch lazily.
 """
 from __future__ import annotations
 
-from .codec import decode, encode, encode_latent_model, parse
+from .codec import decode, encode_latent_model, parse
+from .handoff import encode
 from .errors import (BadMagicError, BaseMismatchError, BitstreamError, ChecksumError, ConfigError,
                      DuplicateNameError, InputError, LimitExceededError, MalformedError, NwcodecError,
                      TruncatedError, UnknownChunkError, UnsupportedVersionError)

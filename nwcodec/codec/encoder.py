@@ -5,9 +5,12 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..bitstream import Chunk, Writer, pack, strict_json
+from ..bitstream import DEFAULT_LIMITS, Chunk, Writer, pack, strict_json
+from ..bitstream.limits import table_work
 from ..entropy import choose_table, table_for_pmf, write_description
+from ..entropy.choose import DEFAULT_MAX_ALPHABET
 from ..entropy.describe import TableDescription
+from ..errors import InputError, LimitExceededError
 from .head_chunk import header_chunk
 from ..codings.dtypes import FLOAT_DTYPES
 from .latent_spec import LatentTensor, PriorSpec
@@ -17,14 +20,16 @@ from .sources import load_weights
 
 DEFAULT_SEGMENT = 1 << 20
 MIN_QUANT_ELEMENTS = 64
+ALPHABET_CAPS = tuple(DEFAULT_MAX_ALPHABET >> k for k in range(7))  # 4096 … 64: tried in turn
 
 
 class _StreamBuilder:
     """Collects tables and tensor payloads in stream order."""
 
-    def __init__(self, kind: str, segment_size: int) -> None:
+    def __init__(self, kind: str, segment_size: int, max_alphabet: int = DEFAULT_MAX_ALPHABET) -> None:
         self.kind = kind
         self.segment_size = segment_size
+        self.max_alphabet = max_alphabet
         self.tables: list[TableDescription] = []
         self.entries: list[dict] = []
         self.payloads: list[bytes] = []
@@ -71,7 +76,7 @@ class _StreamBuilder:
         elif step is not None:  # per channel: keep the channels' ratios, geometric mean = step
             steps = (steps * (step / np.exp(np.mean(np.log(steps))))).astype(np.float32)
         q = quantize(arr, steps, rdo)
-        table = self.add_table(choose_table(q))
+        table = self.add_table(choose_table(q, max_alphabet=self.max_alphabet))
         w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "quant",
                          "axis": 0 if per_channel else None, "table": table})
         w.array(steps, "<f4")
@@ -96,6 +101,10 @@ class _StreamBuilder:
         write_segments(w, residual, self.tables[table].table(), self.segment_size)
         self.payloads.append(w.getvalue())
 
+    def table_work(self) -> int:
+        """What building this stream's tables costs a decoder (see ``Limits.max_table_work``)."""
+        return sum(table_work(d.n) for d in self.tables)
+
     def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = (), base_sha256: bytes | None = None,
                compress_header: bool = True) -> bytes:
         head = {"kind": self.kind, "tensors": self.entries, "tables": len(self.tables)}
@@ -108,6 +117,17 @@ class _StreamBuilder:
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
         needs_1_1 = base_sha256 is not None or chunks[0].type == "ZHDR"
         return pack(chunks, version=(1, 1) if needs_1_1 else (1, 0))
+
+
+def _within_table_work(build: Callable[[int], _StreamBuilder]) -> _StreamBuilder:
+    """``build(max_alphabet)`` with the largest alphabet cap whose tables a default decoder accepts."""
+    for cap in ALPHABET_CAPS:
+        b = build(cap)
+        if b.table_work() <= DEFAULT_LIMITS.max_table_work:
+            return b
+    raise LimitExceededError(f"the stream needs more table work than a default decoder allows "
+                             f"(max_table_work={DEFAULT_LIMITS.max_table_work}), even with {ALPHABET_CAPS[-1]}-value "
+                             f"tables; code fewer tensors per stream")
 
 
 def _progress(items: list, enabled: bool) -> Iterable:
@@ -136,30 +156,36 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     ``extra`` (additional top-level header keys) are for container formats built on this one.
     ``compress_header=False`` keeps the plain ``HEAD`` chunk (format 1.0 readers) instead of a
     smaller zlib-compressed ``ZHDR`` (1.1).
-    Modules reparameterized by :mod:`nwcodec.reparam` are coded from their integer latents.
+    Tables are kept within what a default decoder accepts (``Limits.max_table_work``).
+    Modules reparameterized by :mod:`nwcodec.reparam` go through :func:`nwcodec.encode` instead.
     """
-    latent_export = _maybe_latent_export(weights)
-    if latent_export is not None:
-        return encode_latent_model(*latent_export, meta=meta, segment_size=segment_size, kind=kind, extra=extra,
-                                   compress_header=compress_header)
+    if _is_reparameterized_module(weights):
+        raise InputError("this module is reparameterized (EPR): encode it with nwcodec.encode, which codes its "
+                         "integer latents")
     arrays, dtypes = load_weights(weights)
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
         raise ValueError("rel_error must be positive")
-    b = _StreamBuilder(kind, segment_size)
-    for name in _progress(list(arrays), progress):
-        arr, dtype = arrays[name], dtypes[name]
-        how = policy(name, arr) if policy else None
-        if how is None:
-            quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
-            how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
-                "quant" if dtype in FLOAT_DTYPES else "raw")
-        if how == "quant" and arr.size and np.isfinite(arr).all():
-            b.add_quant(name, arr, dtype, rel, per_channel, rdo, (steps or {}).get(name))
-        elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
-            b.add_bytes(name, arr, dtype)
-        else:
-            b.add_raw(name, arr, dtype)
+    names = list(arrays)
+
+    def build(max_alphabet: int) -> _StreamBuilder:
+        b = _StreamBuilder(kind, segment_size, max_alphabet)
+        for name in _progress(names, progress and max_alphabet == ALPHABET_CAPS[0]):
+            arr, dtype = arrays[name], dtypes[name]
+            how = policy(name, arr) if policy else None
+            if how is None:
+                quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
+                how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
+                    "quant" if dtype in FLOAT_DTYPES else "raw")
+            if how == "quant" and arr.size and np.isfinite(arr).all():
+                b.add_quant(name, arr, dtype, rel, per_channel, rdo, (steps or {}).get(name))
+            elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
+                b.add_bytes(name, arr, dtype)
+            else:
+                b.add_raw(name, arr, dtype)
+        return b
+
+    b = _within_table_work(build)
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
@@ -177,7 +203,8 @@ def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: d
     for prior_name, members in groups.items():
         values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
         p = priors.get(prior_name)
-        desc = table_for_pmf(p.pmf, p.lo, values) if (table_mode == "prior" and p) else choose_table(values)
+        desc = (table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet) if (table_mode == "prior" and p)
+                else choose_table(values, max_alphabet=b.max_alphabet))
         table = b.add_table(desc)
         for m in members:
             add(m, table)
@@ -204,9 +231,13 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
     estimated); ``"auto"`` picks the cheapest table for the actual latents instead.
     """
-    b = _StreamBuilder(kind, segment_size)
-    _add_latent_groups(b, latents, priors, table_mode, b.add_latent)
-    _add_plain(b, plain)
+    def build(max_alphabet: int) -> _StreamBuilder:
+        b = _StreamBuilder(kind, segment_size, max_alphabet)
+        _add_latent_groups(b, latents, priors, table_mode, b.add_latent)
+        _add_plain(b, plain)
+        return b
+
+    b = _within_table_work(build)
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
@@ -224,19 +255,25 @@ def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], pl
     """
     import hashlib
 
-    b = _StreamBuilder(kind, segment_size)
-    _add_latent_groups(b, residuals, priors, table_mode,
-                       lambda m, table: b.add_residual(m.name, np.asarray(m.latent), table))
-    _add_plain(b, plain)
+    def build(max_alphabet: int) -> _StreamBuilder:
+        b = _StreamBuilder(kind, segment_size, max_alphabet)
+        _add_latent_groups(b, residuals, priors, table_mode,
+                           lambda m, table: b.add_residual(m.name, np.asarray(m.latent), table))
+        _add_plain(b, plain)
+        return b
+
+    b = _within_table_work(build)
     return b.finish(extra, base_sha256=hashlib.sha256(base).digest())
 
 
-def _maybe_latent_export(weights: Any):
-    """``export_latents(module)`` if ``weights`` is a module reparameterized by nwcodec."""
+def _is_reparameterized_module(weights: Any) -> bool:
+    """A torch module holding EPR latents (parametrizations that hand out integer latents),
+    recognized by duck typing so the writer never imports the method layer."""
     modules = getattr(weights, "modules", None)
-    if not callable(modules) or not any(hasattr(m, "parametrizations") for m in modules()):
-        return None
-    from ..reparam.export import export_latents
-    from ..reparam.model_reparam import is_reparameterized
-
-    return export_latents(weights) if is_reparameterized(weights) else None
+    if not callable(modules):
+        return False
+    for m in modules():
+        for plist in getattr(getattr(m, "parametrizations", None), "values", lambda: ())():
+            if any(hasattr(p, "integer_latent") and hasattr(p, "numpy_params") for p in plist):
+                return True
+    return False

@@ -91,34 +91,70 @@ def _log_esc(n_esc: int) -> int:
     return 0 if n_esc == 0 else min(256 * n_esc, (1 << 32) - 1)
 
 
+TAIL_MASSES = (0.0, 2.0 ** -20, 2.0 ** -16, 2.0 ** -12, 2.0 ** -8)
+DEFAULT_TAIL_MASS = 2.0 ** -16
+
+
+def pmf_window(p: np.ndarray, tail_mass: float, max_alphabet: int) -> tuple[int, int]:
+    """Indices ``[a, b]`` of ``p`` leaving at most ``tail_mass`` outside (half on each side, as
+    tensorflow-compression's ``tail_mass``), narrowed to the ``max_alphabet`` most probable
+    consecutive values if still wider."""
+    c = np.cumsum(p)
+    a = int(np.searchsorted(c, tail_mass / 2, side="right")) if tail_mass > 0 else 0
+    rc = np.cumsum(p[::-1])
+    b = p.size - 1 - (int(np.searchsorted(rc, tail_mass / 2, side="right")) if tail_mass > 0 else 0)
+    a, b = min(a, p.size - 1), max(b, 0)
+    if b < a:
+        a = b = int(np.argmax(p))
+    if b - a + 1 > max_alphabet:
+        inner = np.concatenate(([0.0], np.cumsum(p[a:b + 1])))
+        sums = inner[max_alphabet:] - inner[:-max_alphabet]
+        a += int(np.argmax(sums))
+        b = a + max_alphabet - 1
+    return a, b
+
+
 def table_for_pmf(pmf: np.ndarray, lo: int, values: np.ndarray | None = None,
-                  weight_bits: int = 16) -> TableDescription:
+                  weight_bits: int = 16, max_alphabet: int = DEFAULT_MAX_ALPHABET) -> TableDescription:
     """Store a learned prior's mass on ``lo..lo+len(pmf)-1`` as integer table weights.
 
-    Candidates: histograms ``round(pmf * 2**b)`` (``b = weight_bits`` and 24, for priors with
-    rare but present symbols) and a log-histogram (one byte per value, ~9 % relative precision,
-    down to 2**-23); the escape gets the mass outside the range. Without ``values`` the
-    ``weight_bits`` histogram is returned; with them, the candidate that codes them cheapest.
+    The table covers a window of the prior chosen by tail mass (:func:`pmf_window`, at most
+    ``max_alphabet`` values); the escape gets the mass outside it, so an honest prior with far
+    outliers still gives a small, fast table. Candidates per window: histograms
+    ``round(pmf * 2**b)`` (``b = weight_bits`` and 24, for priors with rare but present symbols)
+    and a log-histogram (one byte per value, ~9 % relative precision, down to 2**-23). Without
+    ``values`` the ``weight_bits`` histogram of the ``DEFAULT_TAIL_MASS`` window is returned;
+    with them, the candidate that codes them cheapest.
     """
     p = np.clip(np.asarray(pmf, dtype=np.float64), 0.0, 1.0)
-    outside = max(0.0, 1.0 - float(p.sum()))
 
-    def hist(bits: int) -> TableDescription:
+    def hist(a: int, b: int, bits: int) -> TableDescription:
         scale = float(1 << bits)
-        return TableDescription(HISTOGRAM, int(lo), p.size, int(np.rint(outside * scale)),
-                                tuple(np.rint(p * scale).astype(np.int64).tolist()))
+        w = p[a:b + 1]
+        outside = max(0.0, 1.0 - float(w.sum()))
+        return TableDescription(HISTOGRAM, int(lo) + a, w.size, int(min(np.rint(outside * scale), (1 << 32) - 1)),
+                                tuple(np.rint(w * scale).astype(np.int64).tolist()))
+
+    def log_hist(a: int, b: int) -> TableDescription:
+        w = p[a:b + 1]
+        outside = max(0.0, 1.0 - float(w.sum()))
+        logc = np.zeros(w.size, dtype=np.int64)
+        nz = w > 0
+        logc[nz] = np.clip(1 + np.rint(8.0 * np.log2(w[nz] * (1 << 23))), 0, MAX_LOG_CODE).astype(np.int64)
+        return TableDescription(LOG_HISTOGRAM, int(lo) + a, w.size, int(min(outside * 256 * (1 << 23), (1 << 32) - 1)),
+                                tuple(logc.tolist()))
 
     if values is None:
-        return hist(weight_bits)
-    logc = np.zeros(p.size, dtype=np.int64)
-    nz = p > 0
-    logc[nz] = np.clip(1 + np.rint(8.0 * np.log2(p[nz] * (1 << 23))), 0, MAX_LOG_CODE).astype(np.int64)
-    logd = TableDescription(LOG_HISTOGRAM, int(lo), p.size, int(min(outside * 256 * (1 << 23), (1 << 32) - 1)),
-                            tuple(logc.tolist()))
+        return hist(*pmf_window(p, DEFAULT_TAIL_MASS, max_alphabet), weight_bits)
     v = np.asarray(values, dtype=np.int64).ravel()
-    inside = (v >= lo) & (v < lo + p.size)
-    counts = np.bincount(v[inside] - lo, minlength=p.size)
-    n_esc = int(v.size - inside.sum())
-    cands = [hist(weight_bits), hist(24), logd]
-    costs = [_cost_bits(d, counts, n_esc, 8.0 * ESCAPE_BYTES * n_esc) for d in cands]
-    return cands[int(np.argmin(costs))]
+    best, best_cost = None, np.inf
+    for window in dict.fromkeys(pmf_window(p, t, max_alphabet) for t in TAIL_MASSES):
+        a, b = window
+        inside = (v >= lo + a) & (v <= lo + b)
+        counts = np.bincount(v[inside] - (lo + a), minlength=b - a + 1)
+        n_esc = int(v.size - inside.sum())
+        for d in (hist(a, b, weight_bits), hist(a, b, 24), log_hist(a, b)):
+            c = _cost_bits(d, counts, n_esc, 8.0 * ESCAPE_BYTES * n_esc)
+            if c < best_cost:
+                best, best_cost = d, c
+    return best

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..bitstream import DEFAULT_LIMITS, Limits
-from ..codec import decode, encode, parse
+from ..codec import decode, parse
+from ..handoff import encode
 from ..errors import ConfigError, InputError, MalformedError
 
 CAMERA_CONVENTION = "opengl-c2w"  # camera looks down -z, +y up; poses are 4x4 camera-to-world
