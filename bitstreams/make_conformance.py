@@ -1,8 +1,10 @@
-"""Write the nwcodec 1.0 conformance vectors (``NAME.nwc`` + ``NAME.sha256``) into a given directory.
+"""Write the nwcodec 1.x conformance vectors (``NAME.nwc`` + ``NAME.sha256``) into a given directory.
 
-Usage: ``python bitstreams/make_conformance.py OUT_DIR [--force]``. The committed set lives in
+Usage: ``python bitstreams/make_conformance.py OUT_DIR``. The committed set lives in
 ``bitstreams/conformance/``; this script never writes there unless that directory is named, and it
-refuses to overwrite existing vectors without ``--force``. Deterministic (fixed seeds).
+never overwrites a vector: existing ones are only checked to decode to their digests, missing ones
+are written. Deterministic (fixed seeds). Vectors whose tensors are known by construction are
+checked against that construction (not only against this decoder) before their digest is written.
 
 Digest (see FORMAT.md section 6.9): SHA-256 over, for each decoded tensor in stream order, the name
 (UTF-8), NUL, the decoded numpy dtype name, NUL, the shape as comma-separated decimals, NUL, then the
@@ -20,9 +22,12 @@ import torch
 from nwcodec import decode, encode, encode_latent_model, parse
 from nwcodec.bitstream import Chunk, pack, unpack
 from nwcodec.codec.decoder import KNOWN_CHUNKS
-from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
-from nwcodec.entropy.describe import HISTOGRAM, LAPLACE, LOG_HISTOGRAM
 from nwcodec.codec.digest import tensor_digest
+from nwcodec.codec.encoder import _StreamBuilder, encode_delta
+from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
+from nwcodec.codec.payloads import write_segments
+from nwcodec.entropy import choose_table
+from nwcodec.entropy.describe import HISTOGRAM, LAPLACE, LOG_HISTOGRAM, TableDescription
 
 KIND_NAMES = {HISTOGRAM: "histogram", LOG_HISTOGRAM: "log-histogram", LAPLACE: "laplace"}
 
@@ -99,13 +104,157 @@ def compressed_header() -> bytes:
     return encode(state, quality=40)
 
 
+def _quant(b: _StreamBuilder, name: str, q: np.ndarray, steps: np.ndarray, axis: int | None,
+           table: TableDescription | None = None, dtype: str = "float32") -> np.ndarray:
+    """Append a ``quant`` tensor with integers ``q`` and float32 ``steps`` along ``axis`` (any axis);
+    returns the tensor it must decode to, computed here with plain numpy broadcasting."""
+    k = b.add_table(table if table is not None else choose_table(q))
+    w = b._start({"name": name, "shape": list(q.shape), "dtype": dtype, "coding": "quant", "axis": axis, "table": k})
+    w.array(steps.astype(np.float32), "<f4")
+    write_segments(w, q, b.tables[k].table(), b.segment_size)
+    b.payloads.append(w.getvalue())
+    bshape = [1] * q.ndim
+    if axis is not None:
+        bshape[axis] = -1
+    return (q.astype(np.float32) * steps.astype(np.float32).reshape(bshape)).astype(dtype)
+
+
+def _steps_along(w: np.ndarray, axis: int, rel: float) -> np.ndarray:
+    moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1).astype(np.float64)
+    rms = np.sqrt(np.mean(moved * moved, axis=1))
+    return (rel * np.sqrt(12.0) * np.where(rms > 0, rms, 1.0)).astype(np.float32)
+
+
+def _quantize_along(w: np.ndarray, steps: np.ndarray, axis: int) -> np.ndarray:
+    bshape = [1] * w.ndim
+    bshape[axis] = -1
+    return np.rint(w / steps.reshape(bshape)).astype(np.int64)
+
+
+def per_channel_axes() -> tuple[bytes, dict]:
+    """Per-channel steps along axes 1 and 2 (``axis != 0``), channels of very different scale."""
+    rng = np.random.default_rng(7)
+    b = _StreamBuilder("weights", 64)
+    expect = {}
+    w1 = rng.normal(0, 1, (10, 12)).astype(np.float32) * np.geomspace(1e-3, 1.0, 12, dtype=np.float32)[None, :]
+    s1 = _steps_along(w1, 1, 0.02)
+    expect["cols"] = _quant(b, "cols", _quantize_along(w1, s1, 1), s1, 1)
+    w2 = _laplacian(rng, (3, 4, 5, 2), 0.1) * np.array([0.01, 0.1, 1.0, 10.0, 100.0], np.float32)[None, None, :, None]
+    s2 = _steps_along(w2, 2, 0.05)
+    expect["mid"] = _quant(b, "mid", _quantize_along(w2, s2, 2), s2, 2, dtype="float16")
+    return b.finish({}, compress_header=False), expect
+
+
+def dct() -> tuple[bytes, dict]:
+    """An EPR ``latent`` conv kernel with the ``dct`` decoder (3x3 and 1-D length-5 kernels)."""
+    rng = np.random.default_rng(8)
+    lts = []
+    for name, shape in (("conv2d.weight", (6, 4, 3, 3)), ("conv1d.weight", (5, 2, 5))):
+        latent = np.clip(np.rint(rng.laplace(0, 2, shape)), -20, 20).astype(np.int32)
+        spatial = shape[2:]
+        lts.append(LatentTensor(name=name, latent=latent, decoder="dct", prior="p",
+                                params={"step": rng.uniform(0.5, 2.0, spatial).astype(np.float32),
+                                        "scale": np.geomspace(0.01, 0.1, shape[0]).astype(np.float32),
+                                        "offset": np.linspace(-0.01, 0.01, shape[0]).astype(np.float32)}))
+    k = np.arange(-24, 25)
+    pmf = np.exp(-np.abs(k) / 2.0)
+    return encode_latent_model(lts, {"p": PriorSpec(pmf=pmf / pmf.sum() * 0.999, lo=-24)}, {},
+                               compress_header=False), {}
+
+
+def large_alphabet() -> tuple[bytes, dict]:
+    """A histogram table of 4096 values, the default per-table cap (``max_table_alphabet``)."""
+    rng = np.random.default_rng(9)
+    b = _StreamBuilder("weights", 1 << 20)
+    q = np.clip(np.rint(rng.laplace(0, 600, (64, 160))), -2048, 2047).astype(np.int64)
+    q[0, :2] = (-2048, 2047)
+    counts = np.bincount(q.ravel() + 2048, minlength=4096)
+    table = TableDescription(HISTOGRAM, -2048, 4096, 0, tuple(int(c) for c in counts))
+    expect = {"wide": _quant(b, "wide", q, np.array([1e-3], np.float32), None, table)}
+    return b.finish({}, compress_header=False), expect
+
+
+def edge_escapes() -> tuple[bytes, dict]:
+    """Escapes at the table edges: values at ``lo``/``hi`` (in the table), ``lo-1``/``hi+1`` and the
+    int32 extremes (escaped), under a Laplace table and a log-histogram table."""
+    b = _StreamBuilder("weights", 1 << 20)
+    edge = [-8, 8, -9, 9, -(1 << 31), (1 << 31) - 1, 0, 1, -1, 100000, -100000]
+    q1 = np.array(edge * 6, dtype=np.int64).reshape(6, 11)
+    lap = TableDescription(LAPLACE, -8, 17, 3000, (0, 40000))
+    e1 = _quant(b, "laplace_edges", q1, np.array([2.0 ** -20], np.float32), None, lap)
+    q2 = np.array([0, 255, -1, 256, 128] * 4, dtype=np.int64).reshape(4, 5)
+    logd = TableDescription(LOG_HISTOGRAM, 0, 256, 1000, tuple([40] + [8] * 254 + [40]))
+    e2 = _quant(b, "log_edges", q2, np.array([0.5, 1.0, 2.0, 4.0], np.float32), 0, logd)
+    return b.finish({}, compress_header=False), {"laplace_edges": e1, "log_edges": e2}
+
+
+PARALLEL_SEGMENT = 1 << 18
+
+
+def large_parallel() -> tuple[bytes, dict]:
+    """4,194,304 + 3072 elements (the parallel-decoding threshold is 2^22): a 2048x2048 quant tensor with
+    per-column steps (``axis = 1``) in 16 segments, plus a bfloat16 tensor coded as byte planes."""
+    rng = np.random.default_rng(10)
+    b = _StreamBuilder("weights", PARALLEL_SEGMENT)
+    col_scale = np.geomspace(0.01, 1.0, 2048).astype(np.float32)
+    w = _laplacian(rng, (2048, 2048), 1.0) * col_scale[None, :]
+    steps = _steps_along(w, 1, 0.35)
+    expect = {"big": _quant(b, "big", _quantize_along(w, steps, 1), steps, 1)}
+    bf = torch.from_numpy(np.round(rng.normal(0, 1, (48, 64)), 1).astype(np.float32)).to(torch.bfloat16)
+    b.add_bytes("bf", bf.float().numpy(), "bfloat16")
+    expect["bf"] = bf.float().numpy()
+    return b.finish({}, compress_header=False), expect
+
+
+def _residual_pair() -> tuple[bytes, bytes]:
+    rng = np.random.default_rng(11)
+    base_q = np.clip(np.rint(rng.laplace(0, 3, (12, 10))), -30, 30).astype(np.int32)
+    params = {"scale": np.geomspace(0.01, 0.1, 12).astype(np.float32),
+              "offset": np.linspace(-0.02, 0.02, 12).astype(np.float32)}
+    k = np.arange(-32, 33)
+    pmf = np.exp(-np.abs(k) / 3.0)
+    base = encode_latent_model([LatentTensor("layer.weight", base_q, "affine", params, "p")],
+                               {"p": PriorSpec(pmf / pmf.sum() * 0.999, -32)},
+                               {"layer.bias": np.linspace(-1, 1, 12, dtype=np.float32)}, compress_header=False)
+    res = np.clip(np.rint(rng.laplace(0, 0.7, (12, 10))), -5, 5).astype(np.int32)
+    r = np.arange(-6, 7)
+    rpmf = np.exp(-np.abs(r) / 0.7)
+    delta = encode_delta([LatentTensor("layer.weight", res, "", {}, "r", res.shape)],
+                         {"r": PriorSpec(rpmf / rpmf.sum() * 0.999, -6)},
+                         {"layer.bias": np.linspace(-0.5, 0.5, 12, dtype=np.float32)}, base, kind="weights")
+    return base, delta
+
+
+def residual_base() -> tuple[bytes, dict]:
+    """The 1.0 base of the ``residual_delta`` pair (a ``latent`` affine tensor and a bias)."""
+    return _residual_pair()[0], {}
+
+
+def residual_delta() -> tuple[bytes, dict]:
+    """Format 1.1 weights delta on ``residual_base``: a ``BASE`` chunk and ``residual`` coding
+    (``synthesize(affine, base latent + residual, base params)``) plus its own lossless bias."""
+    return _residual_pair()[1], {}
+
+
+def _old(build):
+    """Wrap a generator of the first vector set (no construction check)."""
+    return lambda: (build(), {})
+
+
 VECTORS = {
-    "per_tensor": per_tensor,
-    "per_channel": per_channel,
-    "escapes": escapes,
-    "lossless_ancillary": lossless_with_ancillary,
-    "latent_affine": latent_affine,
-    "compressed_header": compressed_header,   # format 1.1
+    "per_tensor": _old(per_tensor),
+    "per_channel": _old(per_channel),
+    "escapes": _old(escapes),
+    "lossless_ancillary": _old(lossless_with_ancillary),
+    "latent_affine": _old(latent_affine),
+    "compressed_header": _old(compressed_header),   # format 1.1
+    "per_channel_axes": per_channel_axes,
+    "dct": dct,
+    "large_alphabet": large_alphabet,
+    "edge_escapes": edge_escapes,
+    "large_parallel": large_parallel,
+    "residual_base": residual_base,
+    "residual_delta": residual_delta,               # format 1.1, decoded with base = residual_base.nwc
 }
 
 
@@ -117,20 +266,45 @@ def describe(data: bytes) -> str:
     return f"codings={codings} tables={kinds} notes={len(ps.notes)} skipped={ps.skipped} bytes={len(data)}"
 
 
+def base_of(data: bytes, directory: Path) -> bytes | None:
+    """The vector in ``directory`` a delta stream names in its ``BASE`` chunk (None for a plain stream)."""
+    import hashlib
+
+    want = parse(data).base_sha256
+    if want is None:
+        return None
+    for p in sorted(directory.glob("*.nwc")):
+        if hashlib.sha256(p.read_bytes()).digest() == want:
+            return p.read_bytes()
+    raise FileNotFoundError(f"no vector in {directory} is the base {want.hex()}")
+
+
+def _check_construction(arrays: dict, expect: dict) -> None:
+    for name, want in expect.items():
+        got = arrays[name]
+        if got.dtype != want.dtype or got.shape != want.shape or got.tobytes() != want.tobytes():
+            raise AssertionError(f"{name}: decoded tensor differs from its construction")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out_dir", type=Path, help="directory to write NAME.nwc and NAME.sha256 into")
-    ap.add_argument("--force", action="store_true", help="overwrite existing vectors")
     args = ap.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name, build in VECTORS.items():
         nwc, sha = args.out_dir / f"{name}.nwc", args.out_dir / f"{name}.sha256"
-        if (nwc.exists() or sha.exists()) and not args.force:
-            print(f"{nwc} exists; pass --force to overwrite", file=sys.stderr)
-            return 1
-        data = build()
+        if nwc.exists() or sha.exists():
+            data = nwc.read_bytes()
+            ok = tensor_digest(decode(data, base=base_of(data, args.out_dir))) == sha.read_text().strip()
+            print(f"{name}: exists, kept ({'decodes to its digest' if ok else 'DOES NOT decode to its digest'})")
+            if not ok:
+                return 1
+            continue
+        data, expect = build()
         nwc.write_bytes(data)
-        sha.write_text(tensor_digest(decode(data)) + "\n")
+        arrays = decode(data, base=base_of(data, args.out_dir))
+        _check_construction(arrays, expect)
+        sha.write_text(tensor_digest(arrays) + "\n")
         print(f"{name}: {describe(data)}")
     return 0
 

@@ -52,3 +52,7 @@ class ConfigError(NwcodecError, ValueError):
 
 class InputError(NwcodecError, ValueError):
     """An input file or object cannot be used (missing file, unsupported type, bad data)."""
+
+
+class FloatEnvironmentError(NwcodecError, RuntimeError):
+    """The process's floating-point environment cannot decode bit-exactly (e.g. flush-to-zero is on)."""

@@ -12,6 +12,7 @@ from ..bitstream.limits import table_work
 from ..codings import get_coding
 from ..codings.dtypes import out_nbytes
 from ..codings.latent import LATENT
+from ..decoders.fp_env import check_subnormals
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
 from ..errors import BaseMismatchError, InputError, LimitExceededError, MalformedError
@@ -141,6 +142,7 @@ class StreamSource:
 
 def decode_entry(ps: ParsedStream, i: int, base: ParsedStream | None = None) -> np.ndarray:
     """Decode tensor ``i`` of a parsed stream (``base``: the checked base of a delta stream)."""
+    check_subnormals()
     plans = plan_tensors(ps.tensors, ps.payloads, [i])
     return next(iter(decode_serial(plans, StreamSource(ps, base)).values()))
 
@@ -179,6 +181,7 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     (:class:`~nwcodec.errors.BaseMismatchError` otherwise).
     """
     ps = parse(data, limits)
+    check_subnormals()
     base_ps = check_base(ps, base, limits)
     wanted = list(range(len(ps.tensors))) if names is None else [_find(ps, n) for n in names]
     plans = plan_tensors(ps.tensors, ps.payloads, wanted)
