@@ -47,11 +47,11 @@ def loads(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     raw = bytes(data)
     if len(raw) > limits.max_json_bytes:
         raise LimitExceededError(f"JSON of {len(raw)} bytes exceeds max_json_bytes={limits.max_json_bytes}")
+    check_json_work(raw, limits)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedError(f"JSON is not valid UTF-8: {exc}") from None
-    check_json_work(raw, limits)
     try:
         obj = json.loads(text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant,
                          parse_float=_finite_float)
