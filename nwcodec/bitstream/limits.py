@@ -1,8 +1,9 @@
 """Decoder resource limits: every declared size or count is checked against these before allocating.
 
 The defaults bound what any stream can make a default decoder do: at most ``max_decoded_bytes``
-of output, table construction of at most ``max_table_work`` units (about 0.4 s in all on a slow
-core, see :func:`table_work`), JSON work proportional to ``max_json_values``. A receiver that
+of output, table construction of at most ``max_table_work`` units (one unit ≈ 3 ns on an idle
+core of this project's machine, so ≈ 0.2 s in all; see :func:`table_work` and
+``benchmarks/table_build.py``), JSON work proportional to ``max_json_values``. A receiver that
 expects bigger models raises the relevant limit, e.g. ``Limits(max_decoded_bytes=2**34)``.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Limits:
     max_name_bytes: int = 1024     # UTF-8 bytes of one tensor name (codec layer)
     max_decoded_bytes: int = 2**31  # bytes of all decoded tensors of a stream together (codec layer)
     max_table_alphabet: int = 2**12  # values of one TABL table, escape excluded (entropy layer)
-    max_table_work: int = 2**27    # sum of table_work(n) over all TABL chunks (entropy layer)
+    max_table_work: int = 2**26    # sum of table_work(n) over all TABL chunks (entropy layer)
 
 
 def table_work(n: int) -> int:

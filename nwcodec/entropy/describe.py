@@ -27,6 +27,7 @@ HISTOGRAM, LOG_HISTOGRAM, LAPLACE = 0, 1, 2
 LOG_MANTISSA = np.array([256, 279, 304, 332, 362, 395, 431, 470], dtype=np.uint64)  # round(256*2**(j/8))
 MAX_LOG_CODE = 8 * 24  # keeps every weight below 2**32
 LAPLACE_PEAK = 1 << 30
+SMALL_TABLE = 64  # histograms up to this size are read varint by varint
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,14 @@ def write_description(d: TableDescription) -> bytes:
 
 
 def _weight_varints(r: Reader, n: int) -> tuple[int, ...]:
-    """``n`` uvarint weights, each ``< 2**32`` (so at most 5 bytes), decoded without a Python loop."""
+    """``n`` uvarint weights, each ``< 2**32`` (so at most 5 bytes); long bodies without a Python loop."""
+    if n <= SMALL_TABLE:
+        body = tuple(r.uvarint() for _ in range(min(n, r.remaining())))
+        if len(body) != n:
+            raise MalformedError("TABL: histogram shorter than its alphabet")
+        if max(body) >= 1 << 32:
+            raise MalformedError("TABL: histogram weight >= 2**32")
+        return body
     buf = np.frombuffer(r.bytes(min(r.remaining(), 5 * n)), dtype=np.uint8)
     ends = np.flatnonzero(buf < 0x80)[:n]
     if ends.size < n:
