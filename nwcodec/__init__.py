@@ -9,8 +9,8 @@ from __future__ import annotations
 from .codec import decode, encode_latent_model, parse
 from .handoff import encode
 from .errors import (BadMagicError, BaseMismatchError, BitstreamError, ChecksumError, ConfigError,
-                     DuplicateNameError, InputError, LimitExceededError, MalformedError, NwcodecError,
-                     TruncatedError, UnknownChunkError, UnsupportedVersionError)
+                     DuplicateNameError, FloatEnvironmentError, InputError, LimitExceededError, MalformedError,
+                     NwcodecError, TruncatedError, UnknownChunkError, UnsupportedVersionError)
 
 __version__ = "0.1.0"
 
@@ -34,4 +34,5 @@ def __getattr__(name: str):
 __all__ = ["encode", "decode", "encode_latent_model", "parse", "load_into_module", "reparameterize",
            "decode_scene", "encode_scene", "NwcodecError", "BitstreamError", "TruncatedError", "BadMagicError",
            "UnsupportedVersionError", "ChecksumError", "UnknownChunkError", "LimitExceededError",
-           "MalformedError", "DuplicateNameError", "BaseMismatchError", "ConfigError", "InputError"]
+           "MalformedError", "DuplicateNameError", "BaseMismatchError", "ConfigError", "InputError",
+           "FloatEnvironmentError"]
