@@ -142,3 +142,25 @@ def test_encoder_keeps_many_wide_tables_within_the_work_cap() -> None:
     out = decode(data)
     err = max(float(np.sqrt(np.mean((out[k] - v) ** 2)) / np.sqrt(np.mean(v ** 2))) for k, v in state.items())
     assert err < 5e-4
+
+
+def test_encoder_stores_small_lossless_tensors_raw_when_their_planes_exceed_the_work_cap(monkeypatch) -> None:
+    """Many byte-plane tensors (each needs 4 tables): under a small work cap the writer keeps its byte
+    planes for the big tensors and stores the small ones raw; the result is still bit-exact."""
+    import nwcodec.codec.encoder as writer
+
+    rng = np.random.default_rng(2)
+    state = {f"norm{i}.weight": rng.choice(np.float32([0.5, 1.0, 1.5, 2.0]), 2000 + 100 * i) for i in range(12)}
+    state["big.bias"] = rng.choice(np.float32([0.25, 0.75]), 40_000)
+    plain = parse(encode(state))
+    planes = [t for t in plain.tensors if t["coding"] == "bytes"]
+    assert len(planes) == 13
+    small = Limits(max_table_work=sum(table_work(d.n) for d in plain.descriptions) // 3)
+    monkeypatch.setattr(writer, "DEFAULT_LIMITS", small)
+    data = encode(state)
+    ps = parse(data)
+    assert sum(table_work(d.n) for d in ps.descriptions) <= small.max_table_work
+    codings = {t["name"]: t["coding"] for t in ps.tensors}
+    assert codings["big.bias"] == "bytes" and "raw" in codings.values()
+    out = decode(data)
+    assert all(out[k].tobytes() == v.tobytes() for k, v in state.items())

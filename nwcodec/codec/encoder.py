@@ -1,6 +1,7 @@
 """Model → bitstream: post-training quantization, lossless coding, and trained EPR latents."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -20,16 +21,22 @@ from .sources import load_weights
 
 DEFAULT_SEGMENT = 1 << 20
 MIN_QUANT_ELEMENTS = 64
-ALPHABET_CAPS = tuple(DEFAULT_MAX_ALPHABET >> k for k in range(7))  # 4096 … 64: tried in turn
+# Table budgets tried in turn until the stream's tables fit Limits.max_table_work: (largest table alphabet,
+# fewest elements of a tensor coded as byte planes; smaller lossless tensors are then stored raw, needing no table).
+TABLE_BUDGETS = ((DEFAULT_MAX_ALPHABET, 0), (2048, 0), (1024, 0), (1024, 1 << 12), (1024, 1 << 14),
+                 (512, 1 << 16), (256, 1 << 18), (128, 1 << 20), (64, 1 << 62))
 
 
 class _StreamBuilder:
     """Collects tables and tensor payloads in stream order."""
 
-    def __init__(self, kind: str, segment_size: int, max_alphabet: int = DEFAULT_MAX_ALPHABET) -> None:
+    def __init__(self, kind: str, segment_size: int, max_alphabet: int = DEFAULT_MAX_ALPHABET,
+                 min_bytes_elements: int = 0) -> None:
         self.kind = kind
         self.segment_size = segment_size
         self.max_alphabet = max_alphabet
+        self.min_bytes_elements = min_bytes_elements
+        self.progress = False
         self.tables: list[TableDescription] = []
         self.entries: list[dict] = []
         self.payloads: list[bytes] = []
@@ -50,7 +57,10 @@ class _StreamBuilder:
         self.payloads.append(w.getvalue())
 
     def add_bytes(self, name: str, arr: np.ndarray, dtype: str) -> None:
-        """Lossless byte-plane coding, or raw when that is no larger."""
+        """Lossless byte-plane coding, or raw when that is no larger (or the tensor is below the budget's size)."""
+        if arr.size < self.min_bytes_elements:
+            self.add_raw(name, arr, dtype)
+            return
         planes = byte_planes(arr, dtype)
         descs = [choose_table(p, max_alphabet=256) for p in planes]
         first = len(self.tables)
@@ -119,15 +129,39 @@ class _StreamBuilder:
         return pack(chunks, version=(1, 1) if needs_1_1 else (1, 0))
 
 
-def _within_table_work(build: Callable[[int], _StreamBuilder]) -> _StreamBuilder:
-    """``build(max_alphabet)`` with the largest alphabet cap whose tables a default decoder accepts."""
-    for cap in ALPHABET_CAPS:
-        b = build(cap)
-        if b.table_work() <= DEFAULT_LIMITS.max_table_work:
+def _within_table_work(kind: str, segment_size: int, fill: Callable[[_StreamBuilder], None],
+                       progress: bool = False) -> _StreamBuilder:
+    """A builder filled by ``fill`` under the first of ``TABLE_BUDGETS`` whose tables a default decoder
+    accepts (``Limits.max_table_work``); usually the first, which changes nothing. Budgets whose
+    estimated work (from the first build) is still too high are skipped without building."""
+    limit = DEFAULT_LIMITS.max_table_work
+    first = None
+    for i, (cap, min_bytes) in enumerate(TABLE_BUDGETS):
+        if first is not None and _estimated_work(first, cap, min_bytes) > limit:
+            continue
+        b = _StreamBuilder(kind, segment_size, cap, min_bytes)
+        b.progress = progress and i == 0
+        fill(b)
+        if b.table_work() <= limit:
             return b
+        first = first or b
     raise LimitExceededError(f"the stream needs more table work than a default decoder allows "
-                             f"(max_table_work={DEFAULT_LIMITS.max_table_work}), even with {ALPHABET_CAPS[-1]}-value "
-                             f"tables; code fewer tensors per stream")
+                             f"(max_table_work={limit}) even with {TABLE_BUDGETS[-1][0]}-value tables and no byte "
+                             f"planes: code fewer tensors per stream")
+
+
+def _estimated_work(b: _StreamBuilder, cap: int, min_bytes: int) -> int:
+    """Upper bound on the table work of ``b``'s content rebuilt with alphabets ≤ ``cap`` and byte planes only
+    for tensors of at least ``min_bytes`` elements."""
+    work, seen = 0, set()
+    for e in b.entries:
+        if e["coding"] == "bytes":
+            if math.prod(e["shape"]) >= min_bytes:
+                work += sum(table_work(b.tables[k].n) for k in e["tables"])
+        elif "table" in e and e["table"] not in seen:
+            seen.add(e["table"])
+            work += table_work(min(b.tables[e["table"]].n, cap))
+    return work
 
 
 def _progress(items: list, enabled: bool) -> Iterable:
@@ -168,9 +202,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
         raise ValueError("rel_error must be positive")
     names = list(arrays)
 
-    def build(max_alphabet: int) -> _StreamBuilder:
-        b = _StreamBuilder(kind, segment_size, max_alphabet)
-        for name in _progress(names, progress and max_alphabet == ALPHABET_CAPS[0]):
+    def fill(b: _StreamBuilder) -> None:
+        for name in _progress(names, b.progress):
             arr, dtype = arrays[name], dtypes[name]
             how = policy(name, arr) if policy else None
             if how is None:
@@ -183,9 +216,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
                 b.add_bytes(name, arr, dtype)
             else:
                 b.add_raw(name, arr, dtype)
-        return b
 
-    b = _within_table_work(build)
+    b = _within_table_work(kind, segment_size, fill, progress)
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
@@ -231,13 +263,11 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
     estimated); ``"auto"`` picks the cheapest table for the actual latents instead.
     """
-    def build(max_alphabet: int) -> _StreamBuilder:
-        b = _StreamBuilder(kind, segment_size, max_alphabet)
+    def fill(b: _StreamBuilder) -> None:
         _add_latent_groups(b, latents, priors, table_mode, b.add_latent)
         _add_plain(b, plain)
-        return b
 
-    b = _within_table_work(build)
+    b = _within_table_work(kind, segment_size, fill)
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
@@ -255,14 +285,12 @@ def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], pl
     """
     import hashlib
 
-    def build(max_alphabet: int) -> _StreamBuilder:
-        b = _StreamBuilder(kind, segment_size, max_alphabet)
+    def fill(b: _StreamBuilder) -> None:
         _add_latent_groups(b, residuals, priors, table_mode,
                            lambda m, table: b.add_residual(m.name, np.asarray(m.latent), table))
         _add_plain(b, plain)
-        return b
 
-    b = _within_table_work(build)
+    b = _within_table_work(kind, segment_size, fill)
     return b.finish(extra, base_sha256=hashlib.sha256(base).digest())
 
 
