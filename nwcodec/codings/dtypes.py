@@ -1,6 +1,8 @@
 """Tensor dtypes of the format: header names, wire encodings and the decoded numpy dtype."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..errors import MalformedError
@@ -15,7 +17,8 @@ RAW_WIRE = {"float32": "<f4", "float16": "<f2", "float64": "<f8", "bfloat16": "<
 
 def out_dtype(dtype: str) -> np.dtype:
     """The decoded array's dtype, little-endian (bfloat16 decodes to float32, whatever the coding)."""
-    return np.dtype(np.float32 if dtype == "bfloat16" else dtype).newbyteorder("<")
+    dt = np.dtype(np.float32 if dtype == "bfloat16" else dtype)
+    return dt if sys.byteorder == "little" else dt.newbyteorder("<")
 
 
 def out_nbytes(dtype: str, numel: int) -> int:
