@@ -72,6 +72,9 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     if n_base > 1 or critical != [types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
         raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks")
     header = strict_json.loads(header_json(c.chunks[0], limits), limits)
+    listed = header.get("tensors")
+    if isinstance(listed, list) and len(listed) <= limits.max_tensors and len(listed) != n_ten:
+        raise MalformedError(f"HEAD lists {len(listed)} tensors, stream has {n_ten} TENS chunks")
     tensors = validate_header(header, limits, n_tab)
     if n_ten != len(tensors):
         raise MalformedError(f"HEAD lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
