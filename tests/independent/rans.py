@@ -13,6 +13,7 @@ PRECISION = 24
 QMASK = (1 << PRECISION) - 1
 WORD_BITS = 32
 LOW = 1 << (64 - WORD_BITS)     # the state invariant: state >= 2^32 while words remain
+BUCKET_BITS = 12                # symbol lookup: 4096 buckets of the 24-bit quantile, then bisection
 
 
 def initial_state(words: list[int]) -> tuple[int, int]:
@@ -28,26 +29,43 @@ def initial_state(words: list[int]) -> tuple[int, int]:
     return state, pos
 
 
-def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int]) -> tuple[np.ndarray, int, int, int]:
-    """Decode ``n`` indices; returns ``(indices, final state, words left, decodes made from state 0)``.
+def buckets(cum: list[int]) -> tuple[list[int], list[int]]:
+    """For each of the 4096 quantile buckets ``q >> 12``: the first and last index whose range meets it."""
+    c = np.asarray(cum, dtype=np.int64)
+    edges = np.arange(1 << BUCKET_BITS, dtype=np.int64) << (PRECISION - BUCKET_BITS)
+    first = np.searchsorted(c, edges, "right") - 1
+    last = np.searchsorted(c, edges + (1 << (PRECISION - BUCKET_BITS)) - 1, "right") - 1
+    return first.tolist(), last.tolist()
 
-    Once the state is 0 with no words left the coder stays there and yields index 0 (left cumulative 0),
-    so the rest is filled without looping.
+
+def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
+           bucket: tuple[list[int], list[int]] | None = None) -> tuple[np.ndarray, int, int]:
+    """Decode ``n`` indices; returns ``(indices, final state, words left)``.
+
+    Symbol lookup: the index ``s`` with ``cum[s] <= q < cum[s] + freqs[s]`` (cumulative table in index
+    order). The empty coder (state 0, no words left) stays empty and yields index 0 (left cumulative 0),
+    so once it is reached the rest is filled without looping. Plain Python ints: ~1 us per symbol.
     """
     wl = words.tolist()
     state, pos = initial_state(wl)
-    out = np.zeros(n, dtype=np.int64)
-    i = 0
-    sym = 0
-    while i < n:
-        if state == 0 and pos == 0:
-            break
+    first, last = bucket if bucket is not None else buckets(cum)
+    out = [0] * n
+    if not state and not pos:
+        return np.zeros(n, dtype=np.int64), state, pos
+    br = bisect_right
+    shift = PRECISION - BUCKET_BITS
+    for i in range(n):
         q = state & QMASK
-        sym = bisect_right(cum, q) - 1
+        b = q >> shift
+        sym = first[b]
+        if sym != last[b]:
+            sym = br(cum, q, sym, last[b] + 1) - 1
         state = (state >> PRECISION) * freqs[sym] + q - cum[sym]
-        if state < LOW and pos:
-            pos -= 1
-            state = (state << WORD_BITS) | wl[pos]
         out[i] = sym
-        i += 1
-    return out, state, pos, n - i
+        if state < LOW:
+            if pos:
+                pos -= 1
+                state = (state << WORD_BITS) | wl[pos]
+            elif not state:
+                break
+    return np.array(out, dtype=np.int64), state, pos

@@ -28,11 +28,11 @@ def read_segment(r: Reader, table: Table, max_symbols: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if n_words and words[-1] == 0:
         raise MalformedError(f"{r.what}: last word is zero")
-    idx, state, left, from_empty = rans.decode(words, n, table.freqs, table.cum)
+    idx, state, left = rans.decode(words, n, table.freqs, table.cum, table.buckets())
     if state != 0 or left != 0:
         raise MalformedError(f"{r.what}: coder not empty after the last symbol (end rule)")
-    if table.freqs[0] == 1 and from_empty:
-        raise MalformedError(f"{r.what}: coder empty before the last symbol under a table with f_0 = 1 (end rule)")
+    if table.freqs[0] == 1 and idx[-1] == 0:
+        raise MalformedError(f"{r.what}: last index 0 under a table with f_0 = 1 (end rule)")
     if table.lo < INT32_MIN or table.lo + table.n - 1 > INT32_MAX:
         raise MalformedError(f"{r.what}: table range leaves int32")
     escaped = np.flatnonzero(idx == table.n)

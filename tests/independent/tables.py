@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import rans
 from .errors import LimitExceededError, MalformedError
 from .reader import Reader
 
@@ -23,6 +24,13 @@ class Table:
     n: int
     freqs: list[int]       # N = n + 1 frequencies summing to 2^24, escape last
     cum: list[int]         # left cumulative frequency of each index, in index order
+    _buckets: tuple[list[int], list[int]] | None = None
+
+    def buckets(self) -> tuple[list[int], list[int]]:
+        """The rANS lookup buckets of this table (built once)."""
+        if self._buckets is None:
+            self._buckets = rans.buckets(self.cum)
+        return self._buckets
 
 
 def _laplace(lo: int, n: int, centre: int, ratio: int) -> list[int]:
