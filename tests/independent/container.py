@@ -32,8 +32,8 @@ def split(data: bytes, known: frozenset[str]) -> tuple[tuple[int, int], list[Chu
     if len(data) > MAX_TOTAL_BYTES:
         raise LimitExceededError("stream longer than max_total_bytes")
     framed: list[tuple[bytes, bytes, int]] = []
-    pos = 12
-    while pos < len(data):
+    pos, end = 12, None
+    while pos < len(data) and end is None:      # the walk stops at the first chunk typed NEND
         if len(data) - pos < 8:
             raise TruncatedError(f"stream ends inside a chunk header at {pos}")
         length = int.from_bytes(data[pos:pos + 4], "little")
@@ -41,26 +41,28 @@ def split(data: bytes, known: frozenset[str]) -> tuple[tuple[int, int], list[Chu
             raise LimitExceededError(f"chunk length {length} above max_chunk_bytes")
         if len(framed) + 1 > MAX_CHUNKS:
             raise LimitExceededError("more than max_chunks chunks")
-        end = pos + 8 + length + 4
-        if end > len(data):
+        stop = pos + 8 + length + 4
+        if stop > len(data):
             raise TruncatedError(f"chunk at {pos} runs past the end of the stream")
         framed.append((data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length],
-                       int.from_bytes(data[end - 4:end], "little")))
-        pos = end
+                       int.from_bytes(data[stop - 4:stop], "little")))
+        pos = stop
+        if framed[-1][0] == b"NEND":
+            end = pos
     for ctype, cdata, crc in framed:
         if zlib.crc32(ctype + cdata) != crc:
             raise ChecksumError(f"CRC mismatch in chunk {ctype!r}")
+    if end is None:
+        raise MalformedError("stream does not end with NEND")
     types = []
     for ctype, _, _ in framed:
         if not all(65 <= c <= 90 or 97 <= c <= 122 for c in ctype):
             raise MalformedError(f"chunk type {ctype!r} is not 4 ASCII letters")
         types.append(ctype.decode("ascii"))
-    if not types or types[-1] != "NEND":
-        raise MalformedError("stream does not end with NEND")
-    if types.count("NEND") != 1:
-        raise MalformedError("NEND before the end of the stream")
     if framed[-1][1]:
         raise MalformedError("NEND is not empty")
+    if end != len(data):
+        raise MalformedError(f"{len(data) - end} bytes after NEND")
     chunks, skipped = [], []
     for t, (_, cdata, _) in zip(types[:-1], framed[:-1]):
         if t in known:
