@@ -29,17 +29,18 @@ def initial_state(words: list[int]) -> tuple[int, int]:
     return state, pos
 
 
-def buckets(cum: list[int]) -> tuple[list[int], list[int]]:
-    """For each of the 4096 quantile buckets ``q >> 12``: the first and last index whose range meets it."""
+def buckets(cum: list[int]) -> list[int]:
+    """Symbol lookup aid: for each of the 4096 buckets ``q >> 12`` of the quantile, the index whose range
+    covers the whole bucket, or ``~first`` (negative) where several indices meet it, ``first`` the lowest."""
     c = np.asarray(cum, dtype=np.int64)
     edges = np.arange(1 << BUCKET_BITS, dtype=np.int64) << (PRECISION - BUCKET_BITS)
     first = np.searchsorted(c, edges, "right") - 1
     last = np.searchsorted(c, edges + (1 << (PRECISION - BUCKET_BITS)) - 1, "right") - 1
-    return first.tolist(), last.tolist()
+    return np.where(first == last, first, ~first).tolist()
 
 
 def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
-           bucket: tuple[list[int], list[int]] | None = None) -> tuple[np.ndarray, int, int]:
+           bucket: list[int] | None = None) -> tuple[np.ndarray, int, int]:
     """Decode ``n`` indices; returns ``(indices, final state, words left)``.
 
     Symbol lookup: the index ``s`` with ``cum[s] <= q < cum[s] + freqs[s]`` (cumulative table in index
@@ -48,7 +49,7 @@ def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
     """
     wl = words.tolist()
     state, pos = initial_state(wl)
-    first, last = bucket if bucket is not None else buckets(cum)
+    lookup = bucket if bucket is not None else buckets(cum)
     out = [0] * n
     if not state and not pos:
         return np.zeros(n, dtype=np.int64), state, pos
@@ -56,10 +57,9 @@ def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
     shift = PRECISION - BUCKET_BITS
     for i in range(n):
         q = state & QMASK
-        b = q >> shift
-        sym = first[b]
-        if sym != last[b]:
-            sym = br(cum, q, sym, last[b] + 1) - 1
+        sym = lookup[q >> shift]
+        if sym < 0:
+            sym = br(cum, q, ~sym) - 1
         state = (state >> PRECISION) * freqs[sym] + q - cum[sym]
         out[i] = sym
         if state < LOW:

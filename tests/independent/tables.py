@@ -24,9 +24,9 @@ class Table:
     n: int
     freqs: list[int]       # N = n + 1 frequencies summing to 2^24, escape last
     cum: list[int]         # left cumulative frequency of each index, in index order
-    _buckets: tuple[list[int], list[int]] | None = None
+    _buckets: list[int] | None = None
 
-    def buckets(self) -> tuple[list[int], list[int]]:
+    def buckets(self) -> list[int]:
         """The rANS lookup buckets of this table (built once)."""
         if self._buckets is None:
             self._buckets = rans.buckets(self.cum)
