@@ -110,6 +110,7 @@ def decode_tensor(t: dict, index: int, payload: bytes, ctx: Context) -> np.ndarr
     r = Reader(payload, f"TENS {index} ({t['name']})")
     if r.uvarint() != index:
         raise MalformedError(f"TENS {index}: index field does not match its position")
-    out = CODINGS[t["coding"]](t, r, ctx)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):   # IEEE results, no warnings
+        out = CODINGS[t["coding"]](t, r, ctx)
     r.done()
     return out

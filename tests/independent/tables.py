@@ -67,7 +67,9 @@ def parse_table(data: bytes, what: str) -> Table:
     if esc >= 1 << 32:
         raise MalformedError(f"{what}: escape weight >= 2^32")
     if kind == 0:
-        w = [r.uvarint() for _ in range(n)]
+        w = [r.uvarint() for _ in range(min(n, r.left()))]
+        if len(w) != n:
+            raise MalformedError(f"{what}: histogram shorter than its alphabet")
         if any(x >= 1 << 32 for x in w):
             raise MalformedError(f"{what}: histogram weight >= 2^32")
     elif kind == 1:
