@@ -291,3 +291,60 @@ def test_crc_repaired_flip_is_refused_by_both() -> None:
             assert mine == pkg, (path.name, t["name"], mine, pkg)
             hits += mine is not None
     assert hits >= 1
+
+
+def _mutant(rng: np.random.Generator, data: bytes) -> bytes:
+    """One CRC-repaired edit inside a random chunk: a bit flip, a byte set to an edge value, or a cut."""
+    d = bytearray(data)
+    pos, _, length = _chunks(data)[int(rng.integers(len(_chunks(data)) - 1))]
+    if length == 0:
+        return bytes(d)
+    k = pos + 8 + int(rng.integers(length))
+    how = int(rng.integers(3))
+    if how == 0:
+        d[k] ^= 1 << int(rng.integers(8))
+    elif how == 1:
+        d[k] = int(rng.choice([0, 1, 0x7F, 0x80, 0xFF]))
+    else:
+        cut = k - pos - 8
+        del d[k:pos + 8 + length]
+        d[pos:pos + 4] = cut.to_bytes(4, "little")
+        length = cut
+    _recrc(d, pos, length)
+    return bytes(d)
+
+
+def _outcome(fn, data: bytes, base: bytes | None):
+    try:
+        with np.errstate(all="ignore"):           # damaged floats may overflow in the package's synthesis
+            return "ok", fn(data, base)
+    except (BitstreamError, ind.DecodeError) as exc:
+        name = "MalformedError" if isinstance(exc, ind.errors.UnsupportedFeatureError) else type(exc).__name__
+        return name, str(exc)
+
+
+def test_mutants_get_the_same_verdict() -> None:
+    """CRC-repaired mutants of every vector: same error class in both decoders, or the same tensors.
+
+    One divergence is expected until the package refuses non-finite floats (issue 9, item 4): the
+    independent decoder already refuses non-finite steps and decoder parameters."""
+    rng = np.random.default_rng(9)
+    blobs = {p: p.read_bytes() for p in VECTORS}
+    by_sha = {hashlib.sha256(b).digest(): b for b in blobs.values()}
+    verdicts: dict[str, int] = {}
+    for i in range(100):
+        path = VECTORS[i % len(VECTORS)]
+        want_base = ind.stream_info(blobs[path])["base_sha256"]
+        base = by_sha.get(want_base) if want_base else None
+        bad = _mutant(rng, blobs[path])
+        a, ax = _outcome(lambda d, b: nwcodec.decode(d, base=b) if b else nwcodec.decode(d), bad, base)
+        b, bx = _outcome(ind.decode, bad, base)
+        if a == "ok" and b == "MalformedError" and "non-finite" in bx:
+            assert not all(np.isfinite(v).all() for v in ax.values() if v.dtype.kind == "f"), path.name
+            a = b
+        assert a == b, (path.name, a, ax if a != "ok" else "", b, bx if b != "ok" else "")
+        if a == "ok":
+            assert [n for n, _ in bx] == list(ax)
+            assert all(v.tobytes() == np.ascontiguousarray(ax[n]).tobytes() for n, v in bx), path.name
+        verdicts[a] = verdicts.get(a, 0) + 1
+    assert len(verdicts) >= 3, verdicts
