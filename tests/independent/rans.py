@@ -6,6 +6,7 @@ Words are popped from the **end** of the word array: the last one or two words f
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import repeat
 
 import numpy as np
 
@@ -29,6 +30,9 @@ def initial_state(words: list[int]) -> tuple[int, int]:
     return state, pos
 
 
+assert (QMASK, PRECISION - BUCKET_BITS, LOW) == (0xFFFFFF, 12, 0x100000000)   # the literals in decode()
+
+
 def buckets(cum: list[int]) -> list[int]:
     """Symbol lookup aid: for each of the 4096 buckets ``q >> 12`` of the quantile, the index whose range
     covers the whole bucket, or ``~first`` (negative) where several indices meet it, ``first`` the lowest."""
@@ -50,22 +54,24 @@ def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
     wl = words.tolist()
     state, pos = initial_state(wl)
     lookup = bucket if bucket is not None else buckets(cum)
-    out = [0] * n
     if not state and not pos:
         return np.zeros(n, dtype=np.int64), state, pos
+    out: list[int] = []
+    app = out.append
     br = bisect_right
-    shift = PRECISION - BUCKET_BITS
-    for i in range(n):
-        q = state & QMASK
-        sym = lookup[q >> shift]
+    # literals below: 2^24 - 1 (QMASK), PRECISION - BUCKET_BITS = 12, PRECISION = 24, LOW = 2^32, WORD_BITS = 32
+    for _ in repeat(None, n):
+        q = state & 0xFFFFFF
+        sym = lookup[q >> 12]
         if sym < 0:
             sym = br(cum, q, ~sym) - 1
-        state = (state >> PRECISION) * freqs[sym] + q - cum[sym]
-        out[i] = sym
-        if state < LOW:
+        state = (state >> 24) * freqs[sym] + q - cum[sym]
+        app(sym)
+        if state < 0x100000000:
             if pos:
                 pos -= 1
-                state = (state << WORD_BITS) | wl[pos]
+                state = (state << 32) | wl[pos]
             elif not state:
                 break
+    out.extend(repeat(0, n - len(out)))     # the empty coder yields index 0 forever
     return np.array(out, dtype=np.int64), state, pos
