@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import nwcodec
-from nwcodec.bitstream.binary import Reader as PkgReader
+from nwcodec.bitstream.binary import Reader as PkgReader, Writer
 from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
 from nwcodec.entropy import FreqTable, decode_segment, encode_segment
 from nwcodec.errors import BitstreamError
@@ -153,16 +153,38 @@ def test_dct_latent_decodes_alike(shape: tuple[int, ...]) -> None:
     _same_tensors(_latent_stream("dct", latent, params, pmf / pmf.sum() * 0.99, -10))
 
 
-def test_final_lo_under_f0_one_is_written_decodably() -> None:
-    """A prior with (almost) no mass at ``lo`` gives ``f_0 = 1``; a latent ending on ``lo`` still decodes."""
-    pmf = np.exp(-np.abs(np.arange(-8, 9)) / 1.5)
-    pmf[0] = 1e-12
-    latent = np.zeros((6, 10), np.int32)
-    latent[-1, -1] = -8
-    params = {"scale": np.ones(6, np.float32), "offset": np.zeros(6, np.float32)}
-    data = _latent_stream("affine", latent, params, pmf / pmf.sum() * 0.99, -8)
-    assert any(t.freqs[0] == 1 for t in ind.stream_info(data)["tables"])
-    _same_tensors(data)
+def _segment(values: np.ndarray, idx: np.ndarray, table: FreqTable, escapes: bytes = b"") -> bytes:
+    """A segment coded straight with constriction (no writer policy), for streams a writer must not emit."""
+    import constriction
+
+    coder = constriction.stream.stack.AnsCoder()
+    coder.encode_reverse(idx.astype(np.int32), table.model())
+    words = coder.get_compressed().astype("<u4")
+    w = Writer()
+    for v in (values.size, words.size, len(escapes)):
+        w.uvarint(v)
+    return w.getvalue() + words.tobytes() + escapes
+
+
+@pytest.mark.parametrize("freqs", [[1, (1 << 24) - 3, 1, 1], [1, 1 << 23, (1 << 23) - 2, 1],
+                                   normalize([0] + [1000 >> k for k in range(12)] + [3])])
+def test_end_rule_under_f0_one(freqs: list[int]) -> None:
+    """``f_0 = 1``: the writer codes a final ``lo`` as an escape and both decoders take it back; the same
+    values coded as a final index 0 (what constriction alone gives) are refused by both."""
+    pkg, mine = _table(freqs, lo=-3)
+    rng = np.random.default_rng(len(freqs))
+    vals = mine.lo + rng.integers(1, mine.n, 200)
+    vals[[7, -3, -1]] = mine.lo
+    seg = encode_segment(vals, pkg)
+    head = Reader(seg, "seg")
+    head.uvarint()
+    head.uvarint()
+    assert head.uvarint() > 0, "the final lo should have gone to the escape bytes"
+    np.testing.assert_array_equal(read_segment(Reader(seg, "seg"), mine, vals.size), vals)
+    np.testing.assert_array_equal(decode_segment(PkgReader(seg), pkg, vals.size), vals)
+    plain = _segment(vals, vals - mine.lo, pkg)
+    assert _error_of(lambda d: read_segment(Reader(d, "seg"), mine, vals.size), plain) == "MalformedError"
+    assert _error_of(lambda d: decode_segment(PkgReader(d), pkg, vals.size), plain) == "MalformedError"
 
 
 def test_dct_rule_matches_the_spec_table() -> None:

@@ -67,11 +67,14 @@ def parse_table(data: bytes, what: str) -> Table:
     if esc >= 1 << 32:
         raise MalformedError(f"{what}: escape weight >= 2^32")
     if kind == 0:
-        w = [r.uvarint() for _ in range(min(n, r.left()))]
-        if len(w) != n:
-            raise MalformedError(f"{what}: histogram shorter than its alphabet")
-        if any(x >= 1 << 32 for x in w):
-            raise MalformedError(f"{what}: histogram weight >= 2^32")
+        w = []
+        for _ in range(n):
+            if not r.left():
+                raise MalformedError(f"{what}: histogram shorter than its alphabet")
+            start = r.pos
+            w.append(r.uvarint())
+            if r.pos - start > 5 or w[-1] >= 1 << 32:
+                raise MalformedError(f"{what}: histogram weight >= 2^32")
     elif kind == 1:
         codes = r.take(n)
         if any(c > 192 for c in codes):
