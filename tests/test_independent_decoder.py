@@ -354,16 +354,19 @@ def _outcome(fn, data: bytes, base: bytes | None):
 
 
 def test_mutants_get_the_same_verdict() -> None:
-    """CRC-repaired mutants of every vector: same error class in both decoders, or the same tensors.
+    """CRC-repaired mutants of every vector up to 64 KB: both decoders refuse, or both give bit-identical tensors.
 
-    One divergence is expected until the package refuses non-finite floats (issue 9, item 4): the
-    independent decoder already refuses non-finite steps and decoder parameters."""
+    The error *class* is compared only for the single faults above: FORMAT.md pins the order of container
+    faults (section 7) but not which of several codec-level faults in one stream is reported first. One
+    divergence is expected until the package refuses non-finite floats (issue 9, item 4): the independent
+    decoder already refuses non-finite steps and decoder parameters."""
     rng = np.random.default_rng(9)
     blobs = {p: p.read_bytes() for p in VECTORS}
     by_sha = {hashlib.sha256(b).digest(): b for b in blobs.values()}
+    small = [p for p in VECTORS if len(blobs[p]) <= 1 << 16]    # big vectors would dominate the run time
     verdicts: dict[str, int] = {}
     for i in range(100):
-        path = VECTORS[i % len(VECTORS)]
+        path = small[i % len(small)]
         want_base = ind.stream_info(blobs[path])["base_sha256"]
         base = by_sha.get(want_base) if want_base else None
         bad = _mutant(rng, blobs[path])
@@ -372,9 +375,9 @@ def test_mutants_get_the_same_verdict() -> None:
         if a == "ok" and b == "MalformedError" and "non-finite" in bx:
             assert not all(np.isfinite(v).all() for v in ax.values() if v.dtype.kind == "f"), path.name
             a = b
-        assert a == b, (path.name, a, ax if a != "ok" else "", b, bx if b != "ok" else "")
+        assert (a == "ok") == (b == "ok"), (path.name, a, ax if a != "ok" else "", b, bx if b != "ok" else "")
         if a == "ok":
             assert [n for n, _ in bx] == list(ax)
             assert all(v.tobytes() == np.ascontiguousarray(ax[n]).tobytes() for n, v in bx), path.name
-        verdicts[a] = verdicts.get(a, 0) + 1
+        verdicts[b] = verdicts.get(b, 0) + 1
     assert len(verdicts) >= 3, verdicts
