@@ -15,6 +15,7 @@ QMASK = (1 << PRECISION) - 1
 WORD_BITS = 32
 LOW = 1 << (64 - WORD_BITS)     # the state invariant: state >= 2^32 while words remain
 BUCKET_BITS = 12                # symbol lookup: 4096 buckets of the 24-bit quantile, then bisection
+assert (QMASK, PRECISION - BUCKET_BITS, LOW) == (0xFFFFFF, 12, 0x100000000)   # decode() spells these out
 
 
 def initial_state(words: list[int]) -> tuple[int, int]:
@@ -28,9 +29,6 @@ def initial_state(words: list[int]) -> tuple[int, int]:
         pos -= 1
         state = (state << WORD_BITS) | words[pos]
     return state, pos
-
-
-assert (QMASK, PRECISION - BUCKET_BITS, LOW) == (0xFFFFFF, 12, 0x100000000)   # the literals in decode()
 
 
 def buckets(cum: list[int]) -> list[int]:
@@ -49,7 +47,7 @@ def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
 
     Symbol lookup: the index ``s`` with ``cum[s] <= q < cum[s] + freqs[s]`` (cumulative table in index
     order). The empty coder (state 0, no words left) stays empty and yields index 0 (left cumulative 0),
-    so once it is reached the rest is filled without looping. Plain Python ints: ~1 us per symbol.
+    so once it is reached the rest is filled without looping. Plain Python ints: 1-2 us per symbol.
     """
     wl = words.tolist()
     state, pos = initial_state(wl)
@@ -59,7 +57,7 @@ def decode(words: np.ndarray, n: int, freqs: list[int], cum: list[int],
     out: list[int] = []
     app = out.append
     br = bisect_right
-    # literals below: 2^24 - 1 (QMASK), PRECISION - BUCKET_BITS = 12, PRECISION = 24, LOW = 2^32, WORD_BITS = 32
+    # literals (no global lookups): QMASK, PRECISION - BUCKET_BITS, PRECISION, LOW, WORD_BITS
     for _ in repeat(None, n):
         q = state & 0xFFFFFF
         sym = lookup[q >> 12]
