@@ -188,7 +188,7 @@ def test_end_rule_under_f0_one(freqs: list[int]) -> None:
 
 
 def test_dct_rule_matches_the_spec_table() -> None:
-    """FORMAT.md appendix A's hex table equals the rule the independent decoder computes."""
+    """FORMAT.md's DCT-II hex table (6.7) equals the rule the independent decoder computes."""
     text = (ROOT / "bitstreams" / "FORMAT.md").read_text()
     rows = dict(re.findall(r"^\| (\d) \| ((?:[0-9A-F]{8} ?)+) \|$", text, re.M))
     assert sorted(map(int, rows)) == list(range(1, 9))

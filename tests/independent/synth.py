@@ -12,7 +12,7 @@ F32 = np.float32
 
 
 def dct_matrix(n: int) -> np.ndarray:
-    """Orthonormal DCT-II ``C[k, j] = s_k cos(pi (2j+1) k / 2n)`` rounded to float32 (FORMAT.md appendix A)."""
+    """Orthonormal DCT-II ``C[k, j] = s_k cos(pi (2j+1) k / 2n)`` rounded to float32 (FORMAT.md 6.7, "DCT-II tables")."""
     c = np.zeros((n, n), dtype=np.float32)
     for k in range(n):
         s = math.sqrt((1.0 if k == 0 else 2.0) / n)
