@@ -31,6 +31,8 @@ def encode_segment(values: np.ndarray, table: FreqTable) -> bytes:
         raise ValueError("segment values must fit in int32")
     idx = v - table.lo
     escaped = (idx < 0) | (idx >= table.n)
+    if v.size and table.freqs[0] == 1 and idx[-1] == 0:   # end rule (FORMAT.md 6.4.1): escape a final lo
+        escaped[-1] = True
     idx[escaped] = table.n
     coder = constriction.stream.stack.AnsCoder()
     if v.size:
@@ -66,11 +68,13 @@ def decode_segment(r: Reader, table: FreqTable, max_symbols: int, what: str = "s
     try:
         coder = constriction.stream.stack.AnsCoder(np.require(words, np.uint32, "C"))
         idx = coder.decode(table.model(), n)
-        exhausted = coder.is_empty()
+        exhausted = coder.num_words() == 0  # state 0 and every word consumed
     except Exception as exc:  # constriction reports damage as plain exceptions
         raise MalformedError(f"{what}: coded data is corrupt ({exc})") from None
     if not exhausted:
         raise MalformedError(f"{what}: coded data does not end where the symbols do")
+    if table.freqs[0] == 1 and idx[-1] == 0:  # end rule for f_0 = 1 (FORMAT.md 6.4.1)
+        raise MalformedError(f"{what}: coded data ends on index 0 of a table with f_0 = 1")
     esc_pos = np.flatnonzero(idx == table.n) if table.n <= int(idx.max(initial=0)) else ()
     out = idx.astype(np.int32, copy=False)
     if table.lo:
