@@ -62,12 +62,11 @@ def read_tensor_file(path: str | os.PathLike) -> Loaded:
 
 
 def write_tensor_file(path: str | os.PathLike, arrays: dict[str, np.ndarray], dtypes: dict[str, str] | None = None,
-                      notes: list[str] | None = None) -> None:
-    """Write by suffix: ``.safetensors`` and ``.npz`` with numpy only, ``.pt``/``.pth`` with torch.
-
-    ``dtypes[name] == "bfloat16"`` writes that (float32) array as bfloat16, rounded to nearest even.
-    """
-    suffix = Path(path).suffix.lower()
+                      notes: list[str] | None = None, suffix: str | None = None) -> None:
+    """Write by suffix (``suffix`` overrides the path's): ``.safetensors`` and ``.npz`` with numpy only,
+    ``.pt``/``.pth`` with torch. ``dtypes[name] == "bfloat16"`` writes that float32 array as bfloat16
+    (rounded to nearest even)."""
+    suffix = (suffix or Path(path).suffix).lower()
     if suffix not in WRITE_SUFFIXES:
         raise InputError(f"output must end in {', '.join(WRITE_SUFFIXES)}, not {suffix or Path(path).name!r}")
     if suffix == ".safetensors":
