@@ -71,6 +71,8 @@ def _storage_key(t: Any) -> tuple | None:
 
 def load_source(weights: Any, tie: bool = True) -> Source:
     """Arrays, dtypes, aliases and notes of a module, mapping or path (see the module docstring)."""
+    if isinstance(weights, Source):
+        return weights
     notes: list[str] = []
     tags: dict[str, str] = {}
     if isinstance(weights, (str, os.PathLike)):
