@@ -56,7 +56,8 @@ def _decode(a: argparse.Namespace) -> None:
 
     t = Timer()
     data = read_bytes(a.input)
-    arrays, dtypes = decoded_with_dtypes(data, workers=a.workers)
+    base = read_bytes(a.base) if a.base else None
+    arrays, dtypes = decoded_with_dtypes(data, workers=a.workers, base=base)
     save_tensors(arrays, a.output, dtypes, parse(data).notes)
     print(f"{a.output}: {len(arrays)} tensors in {t}", flush=True)
 
@@ -98,6 +99,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = sub.add_parser("decode", help="decode to .safetensors, .npz or .pt (dtypes as recorded, bfloat16 included)")
     d.add_argument("input")
     d.add_argument("output")
+    d.add_argument("--base", default=None, help="the base stream of a delta stream (format 1.1)")
     d.add_argument("--workers", type=number(1, 256, integer=True), default=None, help="decoding processes")
     d.set_defaults(func=_decode)
     i = sub.add_parser("info", help="describe a bitstream")

@@ -32,14 +32,15 @@ def _read(path: str | os.PathLike) -> bytes:
     return p.read_bytes()
 
 
-def decoded_with_dtypes(data: bytes, workers: int | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def decoded_with_dtypes(data: bytes, workers: int | None = None,
+                        base: bytes | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Decoded arrays and the dtype names the stream records (``bfloat16`` where numpy shows float32)."""
     from .codec import decode, parse
 
     ps = parse(data)
     recorded = {t["name"]: t["dtype"] for t in ps.tensors}
     recorded.update({a: recorded[t] for a, t in (ps.aliases or {}).items()})
-    arrays = decode(data, workers=workers, base=None)
+    arrays = decode(data, workers=workers, base=base)
     return arrays, {k: recorded[k] for k in arrays}
 
 
