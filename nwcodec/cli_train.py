@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import argparse
 
-from .cli_common import Timer, number, status
+from .cli_common import Timer, number
 
 
 def _train(a: argparse.Namespace) -> None:
     from .extras import require
 
-    require("torch", "torch")
-    require("scenes", "yaml")
-    require("scenes", "tqdm")
+    for module in ("torch", "yaml", "tqdm", "matplotlib"):   # checked before any training (λ sweeps plot at the end)
+        require("scenes", module)
     from .train.dispatch import run_config
 
     t = Timer()
-    status(f"train: {a.config}")
     run_config(a.config, overrides=a.set or [])
     print(f"train: {a.config} done in {t}", flush=True)
 
@@ -28,7 +26,6 @@ def _render(a: argparse.Namespace) -> None:
     from .scene.render_cli import render_command
 
     t = Timer()
-    status(f"render: decoding {' + '.join(a.streams)}")
     render_command(a.streams, out=a.out, dataset=a.dataset, frames=a.frames, size=a.size)
     print(f"render: {a.out} in {t}", flush=True)
 
