@@ -153,3 +153,19 @@ def test_tied_weights_coded_once(tmp_path: Path) -> None:
     got = nwcodec.decode(tied)
     assert list(got) == ["0.weight", "1.weight"] and np.array_equal(got["1.weight"], got["0.weight"])
     assert np.array_equal(nwcodec.decode(tied, names=["1.weight"])["1.weight"], got["0.weight"])
+
+
+def test_every_truncation_of_a_safetensors_file_is_a_typed_error(tmp_path: Path) -> None:
+    st_save_torch({"a": torch.randn(4, 4), "b": torch.arange(6)}, str(tmp_path / "ok.safetensors"))
+    data = (tmp_path / "ok.safetensors").read_bytes()
+    p = tmp_path / "cut.safetensors"
+    for n in range(len(data)):
+        p.write_bytes(data[:n])
+        with pytest.raises(InputError):
+            read_safetensors(p)
+
+
+def test_pickled_npz_is_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "obj.npz", x=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(InputError, match="cannot read"):
+        nwcodec.encode(str(tmp_path / "obj.npz"))
