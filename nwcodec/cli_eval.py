@@ -75,8 +75,6 @@ def accuracy(arrays: dict[str, np.ndarray], arch: str, dataset: str, limit: int 
     except ValueError as exc:
         raise InputError(f"cannot read {p} ({exc})") from None
     net = build_model(arch).eval()
-    from .io import LoadResult  # noqa: F401  (same semantics as nwcodec.load_model)
-
     own = net.state_dict()
     missing = [k for k in own if k not in arrays]
     if missing:

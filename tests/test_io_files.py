@@ -1,7 +1,6 @@
 """save_file / load_file / load_model, outputs by suffix, atomic files and the umask, ALIS faults."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
