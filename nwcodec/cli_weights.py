@@ -19,6 +19,10 @@ def _encode(a: argparse.Namespace) -> None:
         from .errors import InputError
 
         raise InputError(f"no such file or directory: {a.input}")
+    if a.calibration is not None and (a.arch is None or (a.target_size is None and a.target_fidelity is None)):
+        from .errors import InputError
+
+        raise InputError("--calibration needs --arch and --target-size or --target-fidelity")
     opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie)
     if a.target_size is not None or a.target_fidelity is not None:
         data, extra = _encode_target(a, opts)
@@ -38,15 +42,22 @@ def _encode_target(a: argparse.Namespace, opts: dict) -> tuple[bytes, str]:
 
     src = load_source(a.input, tie=opts["tie"])
     what = f"{a.target_size:,} bytes" if a.target_size is not None else f"fidelity {a.target_fidelity}"
-    status(f"encode: data-free allocation to {what} ({len(src.arrays)} tensors)")
+    how = "data-free allocation" if a.calibration is None else f"allocation calibrated on {a.calibration}"
+    status(f"encode: {how} to {what} ({len(src.arrays)} tensors)")
+    sens = None
+    if a.calibration is not None:
+        from .cli_calibrate import calibration_sensitivity
+        from .codec.targets import quantized_names
+
+        sens = calibration_sensitivity(src, quantized_names(src), a.arch, a.calibration, a.calibration_size)
 
     def encode_steps(steps: dict[str, float]) -> bytes:
         return encode(src, steps=steps, **opts)
 
     r = search(src, encode_steps, target_size=a.target_size,
                target_distortion=None if a.target_fidelity is None else fidelity_to_distortion(a.target_fidelity),
-               report=status)
-    return r.data, f" (data-free allocation, predicted output SNR {r.snr_db:.1f} dB, {r.tries} tries)"
+               report=status, sensitivity=sens)
+    return r.data, f" ({how}, weight SNR {r.snr_db:.1f} dB, {r.tries} tries)"
 
 
 def _decode(a: argparse.Namespace) -> None:
@@ -89,8 +100,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--target-size", type=byte_size, default=None, metavar="SIZE",
                      help="largest stream ≤ SIZE (e.g. 40KB; KB = 1000 bytes), data-free allocation")
     how.add_argument("--target-fidelity", type=fidelity, default=None, metavar="F",
-                     help="smallest stream with predicted output SNR ≥ F dB ('30dB') or weight cosine ≥ F")
+                     help="smallest stream with weight SNR ≥ F dB ('30dB', summed relative noise) or weight cosine ≥ F")
     how.add_argument("--lossless", action="store_true", help="bit-exact coding of every tensor")
+    e.add_argument("--calibration", default=None, metavar="DATA.npz",
+                   help="with --target-size/--target-fidelity: measure sensitivities on x_train of DATA.npz "
+                        "(needs --arch and nwcodec[torch])")
+    e.add_argument("--arch", default=None, choices=("mnist_cnn", "lenet300", "lenet5"),
+                   help="built-in architecture of the model, for --calibration")
+    e.add_argument("--calibration-size", type=number(1, 100000, integer=True), default=2000,
+                   help="calibration images (default 2000)")
     e.add_argument("--per-channel", action="store_true", help="one step per output channel")
     e.add_argument("--rdo", type=number(0, 10), default=0.0, help="rate-distortion optimized rounding, in [0, 10]")
     e.add_argument("--no-tie", action="store_true", help="code tied (shared) tensors separately")

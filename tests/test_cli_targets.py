@@ -109,3 +109,21 @@ def test_mnist_cnn_at_40kb_from_the_cli(tmp_path: Path, capsys) -> None:
     assert main(["eval", str(out), "--dataset", str(MNIST), "--arch", "mnist_cnn", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["accuracy"] >= 98.9          # the float model: 99.05 %
+
+
+def test_calibration_needs_arch_and_a_target(model: Path, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "o.nwc")
+    assert main(["encode", str(model), out, "--target-size", "6KB", "--calibration", str(MNIST)]) == 1
+    assert main(["encode", str(model), out, "--calibration", str(MNIST), "--arch", "mnist_cnn"]) == 1
+    assert capsys.readouterr().err.count("--calibration needs --arch and --target-size") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (CNN.is_file() and MNIST.is_file()), reason="needs ../shared/data (MNIST CNN and MNIST)")
+def test_mnist_cnn_calibrated_allocation(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cnn.nwc"
+    assert main(["encode", str(CNN), str(out), "--target-size", "40KB", "--calibration", str(MNIST),
+                 "--arch", "mnist_cnn"]) == 0
+    assert 39_000 <= out.stat().st_size <= 40_000 and "calibrated on" in capsys.readouterr().out
+    assert main(["eval", str(out), "--dataset", str(MNIST), "--arch", "mnist_cnn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] >= 98.8      # measured 98.99 % (float: 99.05 %)

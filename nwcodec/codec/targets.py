@@ -4,7 +4,7 @@ Without data, each quantized tensor's relative noise (MSE / mean square) is take
 equally, whatever its size: sensitivity ``a_t = 1 / (12 rms_t²)`` in :func:`allocate.allocate_steps`.
 Large layers (which are usually redundant) then get coarser steps, ``h_t ∝ sqrt(n_t) · rms_t``. One scalar,
 the predicted total distortion ``D``, is searched (bisection in ``log D``) until the stream fits
-``target_size`` bytes or the measured distortion meets a fidelity target (output SNR ``-10 log10 D`` dB,
+``target_size`` bytes or the measured distortion meets a fidelity target (weight SNR ``-10 log10 D`` dB,
 or a weight cosine ``1 / sqrt(1 + D)``).
 """
 from __future__ import annotations
@@ -58,7 +58,7 @@ def measured_distortion(src: Source, steps: dict[str, float]) -> float:
 
 
 def fidelity_to_distortion(spec: str) -> float:
-    """``"30dB"`` (output SNR) or a cosine in (0, 1) such as ``"0.999"`` → target distortion ``D``."""
+    """``"30dB"`` (weight SNR) or a cosine in (0, 1) such as ``"0.999"`` → target distortion ``D``."""
     s = spec.strip().lower()
     try:
         if s.endswith("db"):
@@ -72,14 +72,18 @@ def fidelity_to_distortion(spec: str) -> float:
 
 
 def search(src: Source, encode_steps: Callable[[dict[str, float]], bytes], *, target_size: int | None = None,
-           target_distortion: float | None = None, report: Callable[[str], None] | None = None) -> TargetResult:
-    """Bisect ``log D`` for the largest stream ≤ ``target_size`` or the smallest with distortion ≤ target."""
+           target_distortion: float | None = None, report: Callable[[str], None] | None = None,
+           sensitivity: dict[str, float] | None = None) -> TargetResult:
+    """Bisect ``log D`` for the largest stream ≤ ``target_size`` or the smallest with distortion ≤ target.
+
+    ``sensitivity`` (e.g. measured on calibration data by :func:`allocate.probe_sensitivities`) replaces the
+    data-free one; the fidelity target still refers to the measured weight distortion."""
     if (target_size is None) == (target_distortion is None):
         raise ValueError("give exactly one of target_size and target_distortion")
     names = quantized_names(src)
     if not names:
         raise InputError("the model has no tensors to quantize: a size or fidelity target cannot be met")
-    sens = data_free_sensitivity(src, names)
+    sens = data_free_sensitivity(src, names) if sensitivity is None else {n: sensitivity[n] for n in names}
     lo, hi = LOG_D_RANGE                      # lo: high fidelity (large), hi: low fidelity (small)
     best: TargetResult | None = None
     tries = 0
@@ -94,7 +98,7 @@ def search(src: Source, encode_steps: Callable[[dict[str, float]], bytes], *, ta
         data = encode_steps(steps)
         r = TargetResult(data, dist, steps, tries)
         if report:
-            report(f"try {tries}: {len(data):,} bytes, output SNR {r.snr_db:.1f} dB")
+            report(f"try {tries}: {len(data):,} bytes, weight SNR {r.snr_db:.1f} dB")
         return target_size is None or len(data) <= target_size, r
 
     ok, r = attempt(hi if target_size is not None else lo)
@@ -122,6 +126,6 @@ def search(src: Source, encode_steps: Callable[[dict[str, float]], bytes], *, ta
     if target_distortion is not None:
         best.data = encode_steps(best.steps)
         if report:
-            report(f"{len(best.data):,} bytes, output SNR {best.snr_db:.1f} dB")
+            report(f"{len(best.data):,} bytes, weight SNR {best.snr_db:.1f} dB")
     best.tries = tries
     return best
