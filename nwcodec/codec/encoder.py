@@ -93,6 +93,27 @@ class _StreamBuilder:
         write_segments(w, q, self.tables[table].table(), self.segment_size)
         self.payloads.append(w.getvalue())
 
+    def add_dquant(self, name: str, arr: np.ndarray, dtype: str, rel_error: float, per_channel: bool,
+                   lam: float, step: float | None = None) -> None:
+        """Dependent quantization (format 1.5, ``dquant``): trellis levels under the table that codes them."""
+        from .trellis import DQ_STEP_RATIO, dq_quantize
+
+        steps = step_sizes(arr, rel_error, per_channel)
+        if step is not None and steps.size == 1:
+            steps = np.array([step], dtype=np.float64)
+        elif step is not None:
+            steps = steps * (step / np.exp(np.mean(np.log(steps))))
+        steps = (np.asarray(steps, dtype=np.float64) * DQ_STEP_RATIO).astype(np.float32)
+        bshape = (-1,) + (1,) * (arr.ndim - 1) if steps.size > 1 else ()
+        x = arr.astype(np.float64) / steps.astype(np.float64).reshape(bshape)
+        q = dq_quantize(x.ravel(), lam, segment=self.segment_size, max_alphabet=self.max_alphabet)
+        table = self.add_table(choose_table(q, max_alphabet=self.max_alphabet))
+        w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "dquant",
+                         "axis": 0 if per_channel else None, "table": table})
+        w.array(steps, "<f4")
+        write_segments(w, q, self.tables[table].table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+
     def add_latent(self, lt: LatentTensor, table: int) -> None:
         params = {k: np.asarray(v, dtype=np.float32) for k, v in lt.params.items()}
         shape = list(lt.shape or lt.latent.shape)
@@ -126,7 +147,15 @@ class _StreamBuilder:
         chunks += [Chunk("TENS", p) for p in self.payloads]
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
         needs_1_1 = base_sha256 is not None or chunks[0].type == "ZHDR"
-        return pack(chunks, version=(1, 1) if needs_1_1 else (1, 0))
+        minor = max([1 if needs_1_1 else 0] + [_coding_minor(e["coding"]) for e in self.entries])
+        return pack(chunks, version=(1, minor))
+
+
+def _coding_minor(coding: str) -> int:
+    """The format minor version that introduced ``coding`` (0 for the 1.0 codings)."""
+    from ..codings import get_coding
+
+    return int(getattr(get_coding(coding), "min_minor", 0))
 
 
 def _within_table_work(kind: str, segment_size: int, fill: Callable[[_StreamBuilder], None],
@@ -178,7 +207,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
            policy: Callable[[str, np.ndarray], str] | None = None,
            steps: dict[str, float] | None = None, kind: str = "weights",
-           extra: dict | None = None, compress_header: bool = True) -> bytes:
+           extra: dict | None = None, compress_header: bool = True,
+           dq: bool = False, dq_lambda: float | None = None) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
@@ -190,6 +220,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     ``extra`` (additional top-level header keys) are for container formats built on this one.
     ``compress_header=False`` keeps the plain ``HEAD`` chunk (format 1.0 readers) instead of a
     smaller zlib-compressed ``ZHDR`` (1.1).
+    ``dq=True`` codes quantized tensors with dependent (trellis-coded) quantization (``dquant``, format 1.5;
+    ``dq_lambda`` weighs rate against distortion in the trellis, default ``trellis.DQ_LAMBDA``).
     Tables are kept within what a default decoder accepts (``Limits.max_table_work``).
     Modules reparameterized by :mod:`nwcodec.reparam` go through :func:`nwcodec.encode` instead.
     """
@@ -210,7 +242,9 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
                 quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
                 how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
                     "quant" if dtype in FLOAT_DTYPES else "raw")
-            if how == "quant" and arr.size and np.isfinite(arr).all():
+            if how == "quant" and arr.size and np.isfinite(arr).all() and dq:
+                b.add_dquant(name, arr, dtype, rel, per_channel, _dq_lambda(dq_lambda), (steps or {}).get(name))
+            elif how == "quant" and arr.size and np.isfinite(arr).all():
                 b.add_quant(name, arr, dtype, rel, per_channel, rdo, (steps or {}).get(name))
             elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
                 b.add_bytes(name, arr, dtype)
@@ -222,6 +256,12 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     if meta:
         head_extra["meta"] = meta
     return b.finish(head_extra, notes, compress_header=compress_header)
+
+
+def _dq_lambda(lam: float | None) -> float:
+    from .trellis import DQ_LAMBDA
+
+    return DQ_LAMBDA if lam is None else float(lam)
 
 
 def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: dict[str, PriorSpec],
