@@ -42,77 +42,81 @@ def _bits_fn(table: FreqTable | None):
 def _candidates(x: np.ndarray, lam: float, bits) -> tuple[np.ndarray, np.ndarray]:
     """Best cost and level per element, quantizer and parity: arrays ``[n, 2 (quantizer), 2 (parity)]``."""
     n = x.size
-    cost = np.full((n, 2, 2), np.inf)
-    level = np.zeros((n, 2, 2), dtype=np.int64)
-    zero_cost = x * x + lam * bits(np.zeros(n, dtype=np.int64))
-    # Q0: r = 2q; the two q around x/2
+    cost = np.empty((n, 2, 2))
+    level = np.empty((n, 2, 2), dtype=np.int64)
+    zq = np.zeros(n, dtype=np.int64)
+    zero_cost = x * x + lam * bits(zq)
+    # Q0: r = 2q; of the two q around x/2 one is even, one odd
     a = np.floor(x / 2).astype(np.int64)
-    for qa in (a, a + 1):
-        c = (x - 2 * qa) ** 2 + lam * bits(qa)
-        par = qa & 1
-        _put(cost[:, 0], level[:, 0], par, c, qa)
-    # Q1: r = 2q - sign(q); the two odd r around x, and r = 0
+    qe = a + (a & 1)
+    qo = a + 1 - (a & 1)
+    ce = (x - 2 * qe) ** 2 + lam * bits(qe)
+    level[:, 0, 1] = qo
+    cost[:, 0, 1] = (x - 2 * qo) ** 2 + lam * bits(qo)
+    # Q1: r = 2q - sign(q); the two odd r around x (levels of opposite parity unless r = -1, 1)
     o = 2 * np.floor((x - 1) / 2).astype(np.int64) + 1
-    for r in (o, o + 2):
-        qb = np.where(r > 0, (r + 1) // 2, (r - 1) // 2)
-        c = (x - r) ** 2 + lam * bits(qb)
-        _put(cost[:, 1], level[:, 1], qb & 1, c, qb)
-    for k in (0, 1):   # q = 0 (even) competes in both quantizers
-        better = zero_cost < cost[:, k, 0]
-        cost[:, k, 0] = np.where(better, zero_cost, cost[:, k, 0])
-        level[:, k, 0] = np.where(better, 0, level[:, k, 0])
+    q1 = np.where(o > 0, (o + 1) // 2, (o - 1) // 2)
+    q2 = np.where(o + 2 > 0, (o + 3) // 2, (o + 1) // 2)
+    c1 = (x - o) ** 2 + lam * bits(q1)
+    c2 = (x - o - 2) ** 2 + lam * bits(q2)
+    both_odd = (q1 & 1) & (q2 & 1)
+    odd_first = (q1 & 1).astype(bool)
+    c_odd = np.where(odd_first, c1, c2)
+    q_odd = np.where(odd_first, q1, q2)
+    better2 = both_odd.astype(bool) & (c2 < c1)
+    cost[:, 1, 1] = np.where(better2, c2, c_odd)
+    level[:, 1, 1] = np.where(better2, q2, q_odd)
+    c_even = np.where(both_odd.astype(bool), np.inf, np.where(odd_first, c2, c1))
+    q_even = np.where(odd_first, q2, q1)
+    for k, (c, q) in enumerate(((ce, qe), (c_even, q_even))):   # q = 0 (even) competes in both quantizers
+        z = zero_cost < c
+        cost[:, k, 0] = np.where(z, zero_cost, c)
+        level[:, k, 0] = np.where(z, 0, q)
     return cost, level
 
 
-def _put(cost: np.ndarray, level: np.ndarray, par: np.ndarray, c: np.ndarray, q: np.ndarray) -> None:
-    """Keep candidate ``q`` (cost ``c``) in its parity slot where it beats what is there."""
-    idx = np.arange(c.size)
-    better = c < cost[idx, par]
-    cost[idx[better], par[better]] = c[better]
-    level[idx[better], par[better]] = q[better]
-
-
-def trellis_levels(x: np.ndarray, lam: float, table: FreqTable | None, chunk: int | None = None) -> np.ndarray:
+def trellis_levels(x: np.ndarray, lam: float, table: FreqTable | None, chunk: int = 256) -> np.ndarray:
     """Levels ``q`` (int64) for the run ``x`` (float64, in units of the step), starting in state 0."""
     x = np.asarray(x, dtype=np.float64).ravel()
     n = x.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    L = chunk or int(min(max(64, math.isqrt(n) * 2), 2048))
+    L = max(1, min(chunk, n))
     K = -(-n // L)
     pad = K * L - n
     cost, level = _candidates(np.concatenate([x, np.zeros(pad)]), lam, _bits_fn(table))
     if pad:
-        cost[n:] = 0.0   # padded zeros: free, both parities allowed
+        cost[n:] = 0.0   # padding after the run: free
         level[n:] = 0
-    cost = cost.reshape(K, L, 2, 2)
-    level = level.reshape(K, L, 2, 2)
-    ce = cost[:, :, _QUANT_OF[_PREV_EVEN], 0]   # [K, L, 4 (next state)] cost via even level
-    co = cost[:, :, _QUANT_OF[_PREV_ODD], 1]
+    cost = cost.reshape(K, L, 2, 2).transpose(1, 0, 2, 3)     # [L, K, quantizer, parity]
+    level = level.reshape(K, L, 2, 2).transpose(1, 0, 2, 3)
+    ce = np.ascontiguousarray(cost[:, :, _QUANT_OF[_PREV_EVEN], 0])[:, :, None, :]   # [L, K, 1, 4 next state]
+    co = np.ascontiguousarray(cost[:, :, _QUANT_OF[_PREV_ODD], 1])[:, :, None, :]
     J = np.full((K, 4, 4), np.inf)               # [chunk, start state, state]
     J[:, np.arange(4), np.arange(4)] = 0.0
     took_odd = np.empty((L, K, 4, 4), dtype=bool)
     for t in range(L):
-        a = J[:, :, _PREV_EVEN] + ce[:, t, None, :]
-        b = J[:, :, _PREV_ODD] + co[:, t, None, :]
-        odd = b < a
-        took_odd[t] = odd
-        J = np.where(odd, b, a)
-    end = np.argmin(J, axis=2)                    # [K, 4 start]: best end state per start
-    ks, ss = np.meshgrid(np.arange(K), np.arange(4), indexing="ij")
-    state = end.copy()
-    q = np.empty((K, 4, L), dtype=np.int64)
-    for t in range(L - 1, -1, -1):
-        odd = took_odd[t, ks, ss, state]
-        prev = np.where(odd, _PREV_ODD[state], _PREV_EVEN[state])
-        q[:, :, t] = level[ks, t, _QUANT_OF[prev], odd.astype(np.int64)]
-        state = prev
-    out = np.empty((K, L), dtype=np.int64)
+        a = J[:, :, _PREV_EVEN]
+        a += ce[t]
+        b = J[:, :, _PREV_ODD]
+        b += co[t]
+        np.less(b, a, out=took_odd[t])
+        J = np.minimum(a, b)
+    end = np.argmin(J, axis=2)                    # [K, 4 start]: best end state per start state
+    start = np.empty(K, dtype=np.int64)
     s = 0
-    for k in range(K):
-        out[k] = q[k, s]
+    for k in range(K):                            # chunk k+1 starts where chunk k's path ends
+        start[k] = s
         s = int(end[k, s])
-    return out.ravel()[:n]
+    ks = np.arange(K)
+    state = end[ks, start]
+    q = np.empty((L, K), dtype=np.int64)
+    for t in range(L - 1, -1, -1):
+        odd = took_odd[t, ks, start, state]
+        prev = np.where(odd, _PREV_ODD[state], _PREV_EVEN[state])
+        q[t] = level[t, ks, _QUANT_OF[prev], odd.astype(np.int64)]
+        state = prev
+    return q.T.ravel()[:n]
 
 
 def dq_quantize(x: np.ndarray, lam: float, iterations: int = 2, segment: int = 1 << 20,
