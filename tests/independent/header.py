@@ -18,6 +18,7 @@ KEYS = {
     "bytes": {"name", "shape", "dtype", "coding", "tables"},
     "latent": {"name", "shape", "dtype", "coding", "decoder", "params", "table"},
     "residual": {"name", "shape", "dtype", "coding", "table"},
+    "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.15 (format 1.5)
 }
 
 
@@ -106,5 +107,10 @@ def validate(header: dict, n_tables: int) -> list[dict]:
             e["params"] = {k: shape_of(v, f"{what} param {k}") for k, v in params.items()}
         if coding == "residual" and dtype != "float32":
             raise MalformedError(f"{what}: residual coding needs float32")
+        if coding == "dquant":   # 6.15: the checks of quant
+            _table_index(t["table"], n_tables, what)
+            axis = t["axis"]
+            if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):
+                raise MalformedError(f"{what}: bad axis {axis!r}")
         out.append(e)
     return out
