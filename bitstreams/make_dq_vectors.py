@@ -7,6 +7,8 @@ from the levels in the stream's own construction (not with the package's vectori
 
 * ``dquant``: ``encode(..., dq=True)`` of a small model (per-tensor steps, float16 and float32 tensors, several
   segments of 500 levels, so the state resets inside a tensor), plus a lossless bias;
+* ``rowclass_dq`` / ``rowclass_plain``: ``row_classes=`` streams (dquant levels; plain levels with
+  a float16 tensor), checked against the loop-based independent decoder of ``tests/independent``;
 * ``dquant_edges``: hand-made levels under per-channel steps (``axis: 1``): every state/parity pair, Q1 zeros,
   negative odd levels, the int32 extremes (``r = 2^32 - 3`` rounds to ``2^32`` in float32) and escapes.
 """
@@ -72,6 +74,34 @@ def dquant_edges() -> tuple[bytes, dict[str, np.ndarray]]:
     return data, {"edges": _expected(q, steps, shape, 1, seg)}
 
 
+def _rows(rng: np.random.Generator) -> np.ndarray:
+    return (rng.laplace(0, 1.0, (48, 30)) * np.geomspace(1e-3, 1.0, 48)[rng.permutation(48), None]).astype(np.float32)
+
+
+def rowclass_dq() -> tuple[bytes, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(17)
+    data = encode({"rows": _rows(rng)}, quality=46, dq=True, row_classes=4, segment_size=300,
+                  notes=["conformance: rowclass with dquant levels"], compress_header=False)
+    return data, {}
+
+
+def rowclass_plain() -> tuple[bytes, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(18)
+    data = encode({"rows": _rows(rng), "half": _rows(rng).astype(np.float16)}, quality=50,
+                  row_classes=3, compress_header=False)
+    return data, {}
+
+
+def _check_independent(data: bytes) -> None:
+    """The loop-based independent decoder (tests/independent) gives the same tensors."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.independent import decode as ind_decode
+
+    mine, ref = decode(data), dict(ind_decode(data))
+    assert list(mine) == list(ref) and all(np.array_equal(mine[k], ref[k]) for k in mine)
+    assert any(t["coding"] == "rowclass" for t in parse(data).tensors)
+
+
 def _check_model(data: bytes, state: dict[str, np.ndarray]) -> None:
     """The decoded quantized tensors equal the loop reconstruction of the levels the encoder chose."""
     from nwcodec.codec.quantize import step_sizes, rel_error_for_quality
@@ -93,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out_dir", type=Path)
     out = ap.parse_args(argv).out_dir
     out.mkdir(parents=True, exist_ok=True)
-    for name, make in (("dquant", dquant_model), ("dquant_edges", dquant_edges)):
+    for name, make in (("dquant", dquant_model), ("dquant_edges", dquant_edges), ("rowclass_dq", rowclass_dq),
+                       ("rowclass_plain", rowclass_plain)):
         nwc, sha = out / f"{name}.nwc", out / f"{name}.sha256"
         if nwc.exists():
             ok = tensor_digest(decode(nwc.read_bytes())) == sha.read_text().strip()
@@ -105,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         assert parse(data).version == (1, 5)
         if name == "dquant":
             _check_model(data, ref)
+        elif name.startswith("rowclass"):
+            _check_independent(data)
         else:
             got = decode(data)
             assert all(np.array_equal(got[k], v) for k, v in ref.items())

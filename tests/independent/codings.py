@@ -145,6 +145,44 @@ def _dquant(t: dict, r: Reader, ctx: Context) -> np.ndarray:
 CODINGS["dquant"] = _dquant
 
 
+def _class_list(r: Reader, table: Table, numel: int, dq: bool) -> np.ndarray:
+    n_seg = r.uvarint()
+    if not 1 <= n_seg <= MAX_SEGMENTS:
+        raise MalformedError(f"{r.what}: {n_seg} segments, must be 1..2^16")
+    parts, have = [], 0
+    for _ in range(n_seg):
+        seg = read_segment(r, table, numel - have)
+        have += seg.size
+        parts.append(_dq_levels_to_r(seg) if dq else seg)
+    if have != numel:
+        raise MalformedError(f"{r.what}: segments hold {have} values, class has {numel}")
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _rowclass(t: dict, r: Reader, ctx: Context) -> np.ndarray:
+    """``rowclass`` (6.16): per-row class bytes, one segment list per class, rows put back in place."""
+    shape, axis = t["shape"], t["axis"]
+    k = 1 if axis is None else shape[axis]
+    steps = _finite(r.array("<f4", k).astype(np.float32), f"{t['name']} steps")
+    cls = r.array("<u1", shape[0])
+    if cls.size and int(cls.max()) >= len(t["tables"]):
+        raise MalformedError(f"{t['name']}: row class out of range")
+    row = math.prod(shape[1:])
+    rec = np.zeros((shape[0], row), dtype=np.int64)
+    for c, tab in enumerate(t["tables"]):
+        rows = [i for i in range(shape[0]) if cls[i] == c]
+        vals = _class_list(r, ctx.tables[tab], len(rows) * row, t["dq"])
+        for j, i in enumerate(rows):
+            rec[i] = vals[j * row:(j + 1) * row]
+    rec = rec.reshape(shape)
+    step = steps[0] if axis is None else steps.reshape([-1 if d == axis else 1 for d in range(len(shape))])
+    w = np.multiply(rec.astype(np.float32), step, dtype=np.float32)
+    return w.astype(out_dtype(t["dtype"]))
+
+
+CODINGS["rowclass"] = _rowclass
+
+
 def decode_tensor(t: dict, index: int, payload: bytes, ctx: Context) -> np.ndarray:
     r = Reader(payload, f"TENS {index} ({t['name']})")
     if r.uvarint() != index:

@@ -19,6 +19,7 @@ KEYS = {
     "latent": {"name", "shape", "dtype", "coding", "decoder", "params", "table"},
     "residual": {"name", "shape", "dtype", "coding", "table"},
     "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.15 (format 1.5)
+    "rowclass": {"name", "shape", "dtype", "coding", "axis", "tables", "dq"},   # 6.16 (format 1.5)
 }
 
 
@@ -109,6 +110,15 @@ def validate(header: dict, n_tables: int) -> list[dict]:
             raise MalformedError(f"{what}: residual coding needs float32")
         if coding == "dquant":   # 6.15: the checks of quant
             _table_index(t["table"], n_tables, what)
+            axis = t["axis"]
+            if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):
+                raise MalformedError(f"{what}: bad axis {axis!r}")
+        if coding == "rowclass":   # 6.16
+            tabs = t["tables"]
+            if not shape or not isinstance(tabs, list) or not 1 <= len(tabs) <= 16 or type(t["dq"]) is not bool:
+                raise MalformedError(f"{what}: bad rowclass entry")
+            for k in tabs:
+                _table_index(k, n_tables, what)
             axis = t["axis"]
             if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):
                 raise MalformedError(f"{what}: bad axis {axis!r}")
