@@ -101,9 +101,12 @@ def bench_mnist() -> dict | None:
     rows.append(_baseline(baselines.int8_zstd, arrays, acc, "int8/tensor + zstd-19"))
     for q in (30, 24, 20):
         rows.append(_ours(arrays, acc, f"nwcodec quality {q}", quality=q))
+        rows.append(_ours(arrays, acc, f"nwcodec quality {q} + dq + 4 row classes", quality=q, dq=True, row_classes=4))
     for target in (0.0005, 0.001, 0.002, 0.004):
         steps = allocate_steps(arrays, sens, target)
         rows.append(_ours(arrays, acc, f"nwcodec allocated KL {target}", steps=steps))
+        rows.append(_ours(arrays, acc, f"nwcodec allocated KL {target} + dq + 4 row classes", steps=steps, dq=True,
+                          row_classes=4))
     return {"model": "mnist_cnn (421,642 params)", "fidelity": "MNIST test accuracy %", "rows": rows}
 
 

@@ -68,7 +68,7 @@ def test_set_covers_every_feature() -> None:
         notes += len(ps.notes)
         biggest = max(biggest, sum(math.prod(t["shape"]) for t in ps.tensors))
         widest = max([widest] + [d.n for d in ps.descriptions])
-    assert codings == {"raw", "quant", "bytes", "latent", "residual"} and kinds == {0, 1, 2}
+    assert {"raw", "quant", "bytes", "latent", "residual", "dquant"} <= codings and kinds == {0, 1, 2}
     assert {"float32", "float16", "bfloat16", "int64", "bool"} <= dtypes
     assert {None, 0, 1, 2} <= axes and decoders == {"affine", "dct"}
     assert notes and skipped

@@ -94,6 +94,72 @@ class _StreamBuilder:
         write_segments(w, q, self.tables[table].table(), self.segment_size)
         self.payloads.append(w.getvalue())
 
+    def add_dquant(self, name: str, arr: np.ndarray, dtype: str, rel_error: float, per_channel: bool,
+                   lam: float, step: float | None = None) -> None:
+        """Dependent quantization (format 1.5, ``dquant``): trellis levels under the table that codes them."""
+        from .trellis import DQ_STEP_RATIO, dq_quantize
+
+        steps = step_sizes(arr, rel_error, per_channel)
+        if step is not None and steps.size == 1:
+            steps = np.array([step], dtype=np.float64)
+        elif step is not None:
+            steps = steps * (step / np.exp(np.mean(np.log(steps))))
+        steps = (np.asarray(steps, dtype=np.float64) * DQ_STEP_RATIO).astype(np.float32)
+        bshape = (-1,) + (1,) * (arr.ndim - 1) if steps.size > 1 else ()
+        x = arr.astype(np.float64) / steps.astype(np.float64).reshape(bshape)
+        q = dq_quantize(x.ravel(), lam, segment=self.segment_size, max_alphabet=self.max_alphabet)
+        table = self.add_table(choose_table(q, max_alphabet=self.max_alphabet))
+        w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "dquant",
+                         "axis": 0 if per_channel else None, "table": table})
+        w.array(steps, "<f4")
+        write_segments(w, q, self.tables[table].table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+
+    def add_rowclass(self, name: str, arr: np.ndarray, dtype: str, rel_error: float, per_channel: bool,
+                     dq: bool, lam: float, n_classes: int, step: float | None = None) -> bool:
+        """Levels coded under per-row table classes (format 1.5, ``rowclass``) when that is smaller than one
+        table; returns False (nothing added) otherwise."""
+        from ..entropy import ideal_bits
+        from .quantize import row_classes
+        from .trellis import DQ_STEP_RATIO, dq_quantize
+
+        steps = step_sizes(arr, rel_error, per_channel).astype(np.float64)
+        if step is not None and steps.size == 1:
+            steps = np.array([step], dtype=np.float64)
+        elif step is not None:
+            steps = steps * (step / np.exp(np.mean(np.log(steps))))
+        steps = (steps * (DQ_STEP_RATIO if dq else 1.0)).astype(np.float32)
+        bshape = (-1,) + (1,) * (arr.ndim - 1) if steps.size > 1 else ()
+        x = arr.astype(np.float64) / steps.astype(np.float64).reshape(bshape)
+        cls = row_classes(arr, n_classes)
+        used = np.unique(cls)
+        cls = np.searchsorted(used, cls).astype(np.uint8)
+        rows = x.reshape(arr.shape[0], -1)
+        lists = [rows[cls == c].ravel() for c in range(len(used))]
+        if dq:
+            levels = [dq_quantize(v, lam, segment=self.segment_size, max_alphabet=self.max_alphabet) for v in lists]
+            one = dq_quantize(x.ravel(), lam, segment=self.segment_size, max_alphabet=self.max_alphabet)
+        else:
+            levels = [np.rint(v).astype(np.int64) for v in lists]
+            one = np.rint(x.ravel()).astype(np.int64)
+        descs = [choose_table(q, max_alphabet=self.max_alphabet) for q in levels]
+        d1 = choose_table(one, max_alphabet=self.max_alphabet)
+        cost = sum(ideal_bits(q, d.table()) / 8 + len(write_description(d)) + 12 for q, d in zip(levels, descs))
+        if cost + arr.shape[0] >= ideal_bits(one, d1.table()) / 8 + len(write_description(d1)) + 12:
+            return False
+        first = len(self.tables)
+        for d in descs:
+            self.add_table(d)
+        w = self._start({"name": name, "shape": list(arr.shape), "dtype": dtype, "coding": "rowclass",
+                         "axis": 0 if per_channel else None, "tables": list(range(first, first + len(descs))),
+                         "dq": bool(dq)})
+        w.array(steps, "<f4")
+        w.array(cls, "<u1")
+        for q, d in zip(levels, descs):
+            write_segments(w, q, d.table(), self.segment_size)
+        self.payloads.append(w.getvalue())
+        return True
+
     def add_latent(self, lt: LatentTensor, table: int) -> None:
         params = {k: np.asarray(v, dtype=np.float32) for k, v in lt.params.items()}
         shape = list(lt.shape or lt.latent.shape)
@@ -128,7 +194,16 @@ class _StreamBuilder:
         chunks += [alias_chunk(aliases)] if aliases else []
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
         needs_1_1 = base_sha256 is not None or chunks[0].type == "ZHDR"
-        return pack(chunks, version=(1, ALIAS_MINOR) if aliases else (1, 1) if needs_1_1 else (1, 0))
+        minor = max([1 if needs_1_1 else 0, ALIAS_MINOR if aliases else 0]
+                    + [_coding_minor(e["coding"]) for e in self.entries])
+        return pack(chunks, version=(1, minor))
+
+
+def _coding_minor(coding: str) -> int:
+    """The format minor version that introduced ``coding`` (0 for the 1.0 codings)."""
+    from ..codings import get_coding
+
+    return int(getattr(get_coding(coding), "min_minor", 0))
 
 
 def _within_table_work(kind: str, segment_size: int, fill: Callable[[_StreamBuilder], None],
@@ -180,7 +255,8 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
            policy: Callable[[str, np.ndarray], str] | None = None,
            steps: dict[str, float] | None = None, kind: str = "weights",
-           extra: dict | None = None, compress_header: bool = True, tie: bool = True) -> bytes:
+           extra: dict | None = None, compress_header: bool = True, tie: bool = True,
+           dq: bool = False, dq_lambda: float | None = None, row_classes: int = 0) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
@@ -192,6 +268,10 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     ``extra`` (additional top-level header keys) are for container formats built on this one.
     ``compress_header=False`` keeps the plain ``HEAD`` chunk (format 1.0 readers) instead of a
     smaller zlib-compressed ``ZHDR`` (1.1).
+    ``dq=True`` codes quantized tensors with dependent (trellis-coded) quantization (``dquant``, format 1.5;
+    ``dq_lambda`` weighs rate against distortion in the trellis, default ``trellis.DQ_LAMBDA``).
+    ``row_classes=C`` (2…16) codes each quantized tensor of at least ``4·C`` rows under ``C`` tables, one per
+    class of rows by RMS (``rowclass``, format 1.5), where that is smaller.
     Tables are kept within what a default decoder accepts (``Limits.max_table_work``).
     Tensors sharing storage (tied weights) are coded once and named again in an ``ALIS`` chunk (format 1.3);
     ``tie=False`` codes each separately. Notes of the source (e.g. a model directory's config.json) are kept.
@@ -215,7 +295,14 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
                 quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
                 how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
                     "quant" if dtype in FLOAT_DTYPES else "raw")
-            if how == "quant" and arr.size and np.isfinite(arr).all():
+            if (how == "quant" and arr.size and np.isfinite(arr).all() and row_classes > 1
+                    and arr.shape[0] >= 4 * row_classes
+                    and b.add_rowclass(name, arr, dtype, rel, per_channel, dq, _dq_lambda(dq_lambda),
+                                       row_classes, (steps or {}).get(name))):
+                pass
+            elif how == "quant" and arr.size and np.isfinite(arr).all() and dq:
+                b.add_dquant(name, arr, dtype, rel, per_channel, _dq_lambda(dq_lambda), (steps or {}).get(name))
+            elif how == "quant" and arr.size and np.isfinite(arr).all():
                 b.add_quant(name, arr, dtype, rel, per_channel, rdo, (steps or {}).get(name))
             elif how in ("lossless", "quant") and arr.size and dtype in FLOAT_DTYPES:
                 b.add_bytes(name, arr, dtype)
@@ -227,6 +314,12 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     if meta:
         head_extra["meta"] = meta
     return b.finish(head_extra, [*src.notes, *notes], compress_header=compress_header, aliases=src.aliases)
+
+
+def _dq_lambda(lam: float | None) -> float:
+    from .trellis import DQ_LAMBDA
+
+    return DQ_LAMBDA if lam is None else float(lam)
 
 
 def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: dict[str, PriorSpec],

@@ -40,5 +40,7 @@ from . import quant  # noqa: E402,F401
 from . import byteplanes  # noqa: E402,F401
 from . import latent  # noqa: E402,F401
 from . import residual  # noqa: E402,F401
+from . import dquant  # noqa: E402,F401
+from . import rowclass  # noqa: E402,F401
 
 __all__ = ["CODINGS", "Coding", "DecodeSource", "SegmentRef", "TensorPlan", "WorkUnit", "get_coding", "register"]

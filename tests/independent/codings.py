@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import BaseMismatchError, MalformedError
 from .reader import Reader
-from .segments import INT32_MAX, INT32_MIN, read_segment_list
+from .segments import INT32_MAX, INT32_MIN, MAX_SEGMENTS, read_segment, read_segment_list
 from .synth import synthesize
 from .tables import Table
 
@@ -104,6 +104,83 @@ def _residual(t: dict, r: Reader, ctx: Context) -> np.ndarray:
 CODINGS: dict[str, Callable[[dict, Reader, Context], np.ndarray]] = {
     "raw": _raw, "quant": _quant, "bytes": _bytes, "latent": _latent, "residual": _residual,
 }
+
+
+def _dq_levels_to_r(q: np.ndarray) -> np.ndarray:
+    """FORMAT.md 6.15, literally: state 0 at the segment start, quantizer by state, next state by parity."""
+    r = np.empty(q.size, dtype=np.int64)
+    x = 0
+    for i, v in enumerate(q.tolist()):
+        if x in (1, 2):                       # Q1: r = 2q - sign(q)
+            r[i] = 2 * v - (v > 0) + (v < 0)
+        else:                                 # Q0: r = 2q
+            r[i] = 2 * v
+        x = (x + 1) % 4 if v % 2 else (-x) % 4
+    return r
+
+
+def _dquant(t: dict, r: Reader, ctx: Context) -> np.ndarray:
+    """``dquant`` (6.15): quant's layout; the levels of each segment pass through the 4-state machine."""
+    shape, axis = t["shape"], t["axis"]
+    k = 1 if axis is None else shape[axis]
+    steps = _finite(r.array("<f4", k).astype(np.float32), f"{t['name']} steps")
+    numel = math.prod(shape)
+    table = ctx.tables[t["table"]]
+    n_seg = r.uvarint()
+    if not 1 <= n_seg <= MAX_SEGMENTS:
+        raise MalformedError(f"{r.what}: {n_seg} segments, must be 1..2^16")
+    parts, have = [], 0
+    for _ in range(n_seg):
+        seg = read_segment(r, table, numel - have)
+        have += seg.size
+        parts.append(_dq_levels_to_r(seg))
+    if have != numel:
+        raise MalformedError(f"{r.what}: segments hold {have} values, tensor has {numel}")
+    rec = (np.concatenate(parts) if parts else np.zeros(0, np.int64)).reshape(shape)
+    step = steps[0] if axis is None else steps.reshape([-1 if d == axis else 1 for d in range(len(shape))])
+    w = np.multiply(rec.astype(np.float32), step, dtype=np.float32)
+    return w.astype(out_dtype(t["dtype"]))
+
+
+CODINGS["dquant"] = _dquant
+
+
+def _class_list(r: Reader, table: Table, numel: int, dq: bool) -> np.ndarray:
+    n_seg = r.uvarint()
+    if not 1 <= n_seg <= MAX_SEGMENTS:
+        raise MalformedError(f"{r.what}: {n_seg} segments, must be 1..2^16")
+    parts, have = [], 0
+    for _ in range(n_seg):
+        seg = read_segment(r, table, numel - have)
+        have += seg.size
+        parts.append(_dq_levels_to_r(seg) if dq else seg)
+    if have != numel:
+        raise MalformedError(f"{r.what}: segments hold {have} values, class has {numel}")
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _rowclass(t: dict, r: Reader, ctx: Context) -> np.ndarray:
+    """``rowclass`` (6.16): per-row class bytes, one segment list per class, rows put back in place."""
+    shape, axis = t["shape"], t["axis"]
+    k = 1 if axis is None else shape[axis]
+    steps = _finite(r.array("<f4", k).astype(np.float32), f"{t['name']} steps")
+    cls = r.array("<u1", shape[0])
+    if cls.size and int(cls.max()) >= len(t["tables"]):
+        raise MalformedError(f"{t['name']}: row class out of range")
+    row = math.prod(shape[1:])
+    rec = np.zeros((shape[0], row), dtype=np.int64)
+    for c, tab in enumerate(t["tables"]):
+        rows = [i for i in range(shape[0]) if cls[i] == c]
+        vals = _class_list(r, ctx.tables[tab], len(rows) * row, t["dq"])
+        for j, i in enumerate(rows):
+            rec[i] = vals[j * row:(j + 1) * row]
+    rec = rec.reshape(shape)
+    step = steps[0] if axis is None else steps.reshape([-1 if d == axis else 1 for d in range(len(shape))])
+    w = np.multiply(rec.astype(np.float32), step, dtype=np.float32)
+    return w.astype(out_dtype(t["dtype"]))
+
+
+CODINGS["rowclass"] = _rowclass
 
 
 def decode_tensor(t: dict, index: int, payload: bytes, ctx: Context) -> np.ndarray:

@@ -18,6 +18,8 @@ KEYS = {
     "bytes": {"name", "shape", "dtype", "coding", "tables"},
     "latent": {"name", "shape", "dtype", "coding", "decoder", "params", "table"},
     "residual": {"name", "shape", "dtype", "coding", "table"},
+    "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.15 (format 1.5)
+    "rowclass": {"name", "shape", "dtype", "coding", "axis", "tables", "dq"},   # 6.16 (format 1.5)
 }
 
 
@@ -106,5 +108,19 @@ def validate(header: dict, n_tables: int) -> list[dict]:
             e["params"] = {k: shape_of(v, f"{what} param {k}") for k, v in params.items()}
         if coding == "residual" and dtype != "float32":
             raise MalformedError(f"{what}: residual coding needs float32")
+        if coding == "dquant":   # 6.15: the checks of quant
+            _table_index(t["table"], n_tables, what)
+            axis = t["axis"]
+            if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):
+                raise MalformedError(f"{what}: bad axis {axis!r}")
+        if coding == "rowclass":   # 6.16
+            tabs = t["tables"]
+            if not shape or not isinstance(tabs, list) or not 1 <= len(tabs) <= 16 or type(t["dq"]) is not bool:
+                raise MalformedError(f"{what}: bad rowclass entry")
+            for k in tabs:
+                _table_index(k, n_tables, what)
+            axis = t["axis"]
+            if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):
+                raise MalformedError(f"{what}: bad axis {axis!r}")
         out.append(e)
     return out
