@@ -16,7 +16,7 @@ from nwcodec.errors import (BadMagicError, ChecksumError, LimitExceededError, Ma
                             UnknownChunkError, UnsupportedVersionError)
 
 MAGIC: bytes = b"\x89NWC\r\n\x1a\n"
-FORMAT_MAJOR, FORMAT_MINOR = 1, 1
+FORMAT_MAJOR, FORMAT_MINOR = 1, 2
 END_TYPE = "NEND"
 
 _VERSION = struct.Struct("<HH")
