@@ -77,12 +77,24 @@ class StreamWriter:
             entry.update(fields[0])
         else:
             entry.update(coding="sum", parts=fields)
+        self._check(entry)
         w = Writer()
         w.uvarint(len(self._b.entries))
         for p in parts:
             p.write(w, self)
         self._b.entries.append(entry)
         self._b.payloads.append(w.getvalue())
+
+    def _check(self, entry: dict) -> None:
+        """The receiver's parse-time checks, here (a bad part is an InputError, not a bad stream)."""
+        from ..codings import get_coding
+        from ..errors import BitstreamError
+
+        try:
+            get_coding(entry["coding"]).validate(dict(entry, shape=tuple(entry["shape"])), len(self._b.tables),
+                                                 DEFAULT_LIMITS)
+        except BitstreamError as exc:
+            raise InputError(f"{entry['name']!r}: {exc}") from None
 
     @property
     def names(self) -> list[str]:
