@@ -18,8 +18,13 @@ def _cmd_encode(a: argparse.Namespace) -> None:
     from .codec import encode
 
     t0 = time.perf_counter()
-    data = encode(a.input, quality=a.quality, rel_error=a.rel_error, per_channel=a.per_channel, rdo=a.rdo,
-                  lossless=a.lossless, progress=a.progress or sys.stderr.isatty())
+    if a.method:
+        from .methods.post import encode_method
+
+        data = encode_method(a.input, a.method, a.target_bytes)
+    else:
+        data = encode(a.input, quality=a.quality, rel_error=a.rel_error, per_channel=a.per_channel, rdo=a.rdo,
+                      lossless=a.lossless, progress=a.progress or sys.stderr.isatty())
     with atomic_path(a.output) as tmp:
         tmp.write_bytes(data)
     print(f"{a.output}: {len(data):,} bytes in {time.perf_counter() - t0:.2f} s")
@@ -69,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rdo", type=float, default=0.0, help="rate-distortion optimized rounding strength (e.g. 0.1)")
     e.add_argument("--lossless", action="store_true", help="bit-exact coding of every tensor")
     e.add_argument("--progress", action="store_true", help="show a progress bar")
+    e.add_argument("--method", choices=("opq", "codebook", "lowrank-sparse", "auto"), default=None,
+                   help="data-free post-training method (format 1.2 codings; see nwcodec.methods)")
+    e.add_argument("--target-bytes", type=float, default=None,
+                   help="with --method: bytes for the compressed tensors (default 2 bits per weight)")
     e.set_defaults(func=_cmd_encode)
     d = sub.add_parser("decode", help="decode to .safetensors or .pt")
     d.add_argument("input")

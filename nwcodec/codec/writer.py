@@ -51,10 +51,11 @@ class StreamWriter:
         arr = np.asarray(arr)
         self._b.add_raw(name, arr, str(arr.dtype))
 
-    def add_array(self, name: str, arr: np.ndarray) -> None:
-        """Bit-exact: float tensors as byte planes (or raw when smaller), others raw."""
+    def add_array(self, name: str, arr: np.ndarray, dtype: str | None = None) -> None:
+        """Bit-exact: float tensors as byte planes (or raw when smaller), others raw (``dtype`` "bfloat16"
+        for a float32 array holding bfloat16 values)."""
         arr = np.asarray(arr)
-        dtype = str(arr.dtype)
+        dtype = dtype or str(arr.dtype)
         if dtype in FLOAT_DTYPES and arr.size:
             self._b.add_bytes(name, arr, dtype)
         else:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .common import apply_parts, compressible, train, weights, write_model
-from .ops import prune_mask, quant_dead_zone
+from .ops import part_bytes, prune_mask, quant_dead_zone
 
 KEEPS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08, 0.05, 0.03)
 STEP_OVER_RMS = tuple(2.0 ** (-k / 2) for k in range(-2, 14))
@@ -63,11 +63,21 @@ def opq_allocate(arrays: dict[str, np.ndarray], target_bytes: float,
     cands = {n: candidates(a) for n, a in arrays.items()}
     weight = {n: (sensitivity or {}).get(n, 1.0) for n in arrays}
     budget = 8.0 * target_bytes
+    for _ in range(3):   # the entropy estimate is rough: rescale the budget by the coded bytes
+        alloc = _at_budget(cands, budget, weight)
+        coded = sum(part_bytes(n, arrays[n].shape, p) for n, p in parts_for(arrays, alloc).items())
+        if abs(coded - target_bytes) < 0.01 * target_bytes:
+            break
+        budget *= target_bytes / max(coded, 1)
+    return alloc
+
+
+def _at_budget(cands: dict[str, list[Choice]], budget_bits: float, weight: dict[str, float]) -> dict[str, Choice]:
     lo, hi = 1e-12, 1e6
     for _ in range(60):
         lam = np.sqrt(lo * hi)
         bits = sum(c.bits for c in _pick(cands, lam, weight).values())
-        lo, hi = (lam, hi) if bits > budget else (lo, lam)
+        lo, hi = (lam, hi) if bits > budget_bits else (lo, lam)
     return _pick(cands, hi, weight)
 
 
