@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods clean
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-scene: $(VENV)/.stamp
 
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
+
+bench-methods: $(VENV)/.stamp
+	$(PY) -m benchmarks.methods_bench
 
 clean:
 	rm -rf $(VENV) out runs .pytest_cache
