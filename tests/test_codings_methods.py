@@ -149,6 +149,7 @@ HOSTILE = {
     "lowrank rank past min(m, n)": (lambda h: _t(h, "lr").update(rank=7), MalformedError),
     "lowrank rank 0": (lambda h: _t(h, "lr").update(rank=0), MalformedError),
     "lowrank scalar": (lambda h: _t(h, "lr").update(shape=[]), MalformedError),
+    "lowrank compute bomb": (lambda h: _t(h, "lr").update(shape=[1 << 14, 1 << 14], rank=1 << 12), LimitExceededError),
     "sum nested": (lambda h: _t(h, "sum")["parts"].append({"coding": "sum", "parts": []}), MalformedError),
     "sum raw part": (lambda h: _t(h, "sum")["parts"].append({"coding": "raw"}), MalformedError),
     "sum part with name": (lambda h: _t(h, "sum")["parts"][0].update(name="x"), MalformedError),

@@ -14,10 +14,12 @@ import numpy as np
 
 from ..bitstream.binary import Reader
 from ..bitstream.limits import Limits
-from ..errors import MalformedError
+from ..errors import LimitExceededError, MalformedError
 from . import register
 from .base import DecodeSource, TensorPlan, WorkUnit, header_int, whole_unit
 from .floatvec import check_spec, plan_vector, spec_tables, vector
+
+MAX_RANK_WORK = 1 << 34   # rank × numel multiply-adds a receiver is asked to do for one tensor (part)
 
 
 def matrix_dims(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -49,6 +51,9 @@ class LowRankCoding:
         header_int(entry["rank"], f"rank of {name!r}", 1, max(1, min(m, n)))
         if min(m, n) == 0:
             raise MalformedError(f"HEAD: {name!r}: low rank of an empty tensor")
+        if entry["rank"] * m * n > MAX_RANK_WORK:
+            raise LimitExceededError(f"HEAD: {name!r}: rank {entry['rank']} × {m * n} elements exceeds the "
+                                     f"reduction limit {MAX_RANK_WORK}")
         check_spec(entry["u"], f"u of {name!r}", n_tables)
         check_spec(entry["v"], f"v of {name!r}", n_tables)
 

@@ -66,6 +66,8 @@ def _check_part(p: dict, shape: tuple, n_tables: int, what: str) -> None:
         if m < 1 or n < 1:
             raise MalformedError(f"{what}: low rank of an empty tensor")
         _int(p["rank"], 1, min(m, n), what + " rank")
+        if p["rank"] * m * n > 1 << 34:
+            raise LimitExceededError(f"{what}: rank × numel above 2^34")
         _spec(p["u"], n_tables, what + " u")
         _spec(p["v"], n_tables, what + " v")
 
