@@ -250,3 +250,18 @@ def test_truncated_payloads_are_typed() -> None:
         data = _payload_forge(name, lambda p, t: p[:-3])
         with pytest.raises((TruncatedError, MalformedError)):
             decode(data)
+
+
+def test_writer_refuses_bad_parts_before_writing() -> None:
+    from nwcodec import InputError
+
+    w = StreamWriter()
+    with pytest.raises(InputError, match="rank"):
+        w.add_parts("lr", (2, 3), [LowRankPart.from_factors(np.ones((2, 3)), np.ones((3, 3)))])
+    with pytest.raises(InputError, match="no parts"):
+        w.add_parts("x", (2, 2), [])
+    with pytest.raises(ValueError):
+        CodebookPart([[0, 5]], [0.0, 1.0])
+    with pytest.raises(ValueError):
+        SparsePart([3, 1], FloatVec.raw([1, 2]), 5)
+    assert w.names == []
