@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean wheel
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods clean wheel
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench-pack: $(VENV)/.stamp
 # A wheel (and sdist) in dist/; the base install needs numpy + constriction only.
 wheel: $(VENV)/.stamp
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
+bench-methods: $(VENV)/.stamp
+	$(PY) -m benchmarks.methods_bench
 
 clean:
 	rm -rf $(VENV) out runs .pytest_cache dist build

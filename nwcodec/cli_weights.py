@@ -24,7 +24,16 @@ def _encode(a: argparse.Namespace) -> None:
 
         raise InputError("--calibration needs --arch and --target-size or --target-fidelity")
     opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie)
-    if a.target_size is not None or a.target_fidelity is not None:
+    if a.method is not None:
+        if a.target_fidelity is not None or a.calibration is not None:
+            from .errors import InputError
+
+            raise InputError("--method takes --target-size (or none), not --target-fidelity/--calibration")
+        from .methods.post import encode_method
+
+        data = encode_method(a.input, a.method, a.target_size, log=status)
+        extra = f" (method {a.method})"
+    elif a.target_size is not None or a.target_fidelity is not None:
         data, extra = _encode_target(a, opts)
     else:
         from .codec import encode
@@ -112,6 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--per-channel", action="store_true", help="one step per output channel")
     e.add_argument("--rdo", type=number(0, 10), default=0.0, help="rate-distortion optimized rounding, in [0, 10]")
     e.add_argument("--no-tie", action="store_true", help="code tied (shared) tensors separately")
+    e.add_argument("--method", choices=("opq", "codebook", "lowrank-sparse", "auto"), default=None,
+                   help="data-free post-training method (format 1.2 codings, nwcodec.methods); "
+                        "--target-size sets its budget (default 2 bits per weight)")
     e.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)
     e.set_defaults(func=_encode)
     d = sub.add_parser("decode", help="decode to .safetensors, .npz or .pt (dtypes as recorded, bfloat16 included)")

@@ -11,6 +11,7 @@ from ..bitstream import DEFAULT_LIMITS, Limits, strict_json, unpack
 from ..bitstream.limits import table_work
 from ..codings import get_coding
 from ..codings.dtypes import out_nbytes
+from ..codings.features import check_mthd
 from ..codings.latent import LATENT
 from ..decoders.fp_env import check_subnormals
 from ..entropy import FreqTable, read_description
@@ -21,7 +22,7 @@ from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
 from .units import decode_serial, plan_tensor, plan_tensors
 
-KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "note"})
+KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "MTHD", "ALIS", "note"})
 BASE_HASH_BYTES = 32
 MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
@@ -73,10 +74,12 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     critical = [t for t in types if t[0].isupper()]
     n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
     n_alis = critical.count(ALIAS_TYPE)
-    if n_base > 1 or n_alis > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten
-                                                + [ALIAS_TYPE] * n_alis):
-        raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks, "
-                             "optional ALIS")
+    n_mthd = critical.count("MTHD")
+    if n_base > 1 or n_mthd > 1 or n_alis > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["MTHD"] * n_mthd
+                                                             + ["TABL"] * n_tab + ["TENS"] * n_ten
+                                                             + [ALIAS_TYPE] * n_alis):
+        raise MalformedError("chunks out of order: HEAD, optional BASE, optional MTHD, then TABL chunks, then TENS "
+                             "chunks, optional ALIS")
     header = strict_json.loads(header_json(c.chunks[0], limits), limits)
     listed = header.get("tensors")
     if isinstance(listed, list) and len(listed) <= limits.max_tensors and len(listed) != n_ten:
@@ -84,6 +87,7 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
     tensors = validate_header(header, limits, n_tab)
     if n_ten != len(tensors):
         raise MalformedError(f"HEAD lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
+    check_mthd(next((ch.data for ch in c.chunks if ch.type == "MTHD"), None), tensors)
     check_decoded_size(tensors, len(data), limits)
     descs = read_tables([ch.data for ch in c.chunks if ch.type == "TABL"], limits)
     payloads = [memoryview(ch.data) for ch in c.chunks if ch.type == "TENS"]

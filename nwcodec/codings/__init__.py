@@ -42,5 +42,10 @@ from . import latent  # noqa: E402,F401
 from . import residual  # noqa: E402,F401
 from . import dquant  # noqa: E402,F401
 from . import rowclass  # noqa: E402,F401
+# format 1.2 (flagged by the MTHD chunk, see .features)
+from . import codebook  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
+from . import lowrank  # noqa: E402,F401
+from . import sum_parts  # noqa: E402,F401
 
 __all__ = ["CODINGS", "Coding", "DecodeSource", "SegmentRef", "TensorPlan", "WorkUnit", "get_coding", "register"]

@@ -7,6 +7,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import methods
 from .errors import BaseMismatchError, MalformedError
 from .reader import Reader
 from .segments import INT32_MAX, INT32_MIN, MAX_SEGMENTS, read_segment, read_segment_list
@@ -104,6 +105,8 @@ def _residual(t: dict, r: Reader, ctx: Context) -> np.ndarray:
 CODINGS: dict[str, Callable[[dict, Reader, Context], np.ndarray]] = {
     "raw": _raw, "quant": _quant, "bytes": _bytes, "latent": _latent, "residual": _residual,
 }
+for _name in methods.READERS:   # format 1.2 (FORMAT.md 6.15)
+    CODINGS[_name] = lambda t, r, ctx: methods.read(t, r, ctx.tables).astype(out_dtype(t["dtype"]))
 
 
 def _dq_levels_to_r(q: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 
-from . import sjson
+from . import methods, sjson
 from .codings import Context, decode_tensor
 from .container import split
 from .errors import BaseMismatchError, DuplicateNameError, LimitExceededError, MalformedError
@@ -15,7 +15,7 @@ from .header import validate
 from .reader import Reader
 from .tables import parse_table
 
-KNOWN = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "note"})
+KNOWN = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "MTHD", "ALIS", "note"})
 MAX_SYMBOLS_PER_BYTE = 1 << 19
 FREE_ELEMENTS = 1 << 20
 
@@ -44,15 +44,17 @@ def stream_info(data: bytes) -> dict:
         raise MalformedError("the first chunk must be the one header chunk (HEAD or ZHDR)")
     critical = [t for t in types if t[0].isupper()]
     n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
+    n_mthd = critical.count("MTHD")
     n_al = critical.count("ALIS")
-    if n_base > 1 or n_al > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab
-                                              + ["TENS"] * n_ten + ["ALIS"] * n_al):
-        raise MalformedError("critical chunks out of order (HEAD BASE? TABL* TENS* ALIS?)")
+    if n_base > 1 or n_mthd > 1 or n_al > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["MTHD"] * n_mthd
+                                                            + ["TABL"] * n_tab + ["TENS"] * n_ten + ["ALIS"] * n_al):
+        raise MalformedError("critical chunks out of order (HEAD BASE? MTHD? TABL* TENS* ALIS?)")
     raw_header = chunks[0].data if types[0] == "HEAD" else _zhdr(chunks[0].data)
     header = sjson.loads(raw_header)
     tensors = validate(header, n_tab)
     if n_ten != len(tensors):
         raise MalformedError(f"header lists {len(tensors)} tensors, stream has {n_ten} TENS chunks")
+    methods.check_mthd(next((c.data for c in chunks if c.type == "MTHD"), None), tensors)
     total = sum(math.prod(t["shape"]) for t in tensors)
     if total > FREE_ELEMENTS + MAX_SYMBOLS_PER_BYTE * len(data):
         raise LimitExceededError("expansion guard: more elements than the stream can code")

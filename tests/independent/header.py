@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from . import methods
 from .errors import DuplicateNameError, LimitExceededError, MalformedError, UnsupportedFeatureError
 
 MAX_TENSORS = 1 << 16
@@ -21,6 +22,7 @@ KEYS = {
     "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.15 (format 1.5)
     "rowclass": {"name", "shape", "dtype", "coding", "axis", "tables", "dq"},   # 6.16 (format 1.5)
 }
+KEYS.update(methods.KEYS)   # format 1.2 (FORMAT.md 6.15)
 
 
 def _is_int(v) -> bool:
@@ -106,6 +108,8 @@ def validate(header: dict, n_tables: int) -> list[dict]:
             if not isinstance(params, dict) or len(params) > MAX_PARAMS:
                 raise MalformedError(f"{what}: params must be an object of at most {MAX_PARAMS} entries")
             e["params"] = {k: shape_of(v, f"{what} param {k}") for k, v in params.items()}
+        if coding in methods.READERS:
+            methods.check_entry(t, shape, n_tables, what)
         if coding == "residual" and dtype != "float32":
             raise MalformedError(f"{what}: residual coding needs float32")
         if coding == "dquant":   # 6.15: the checks of quant
