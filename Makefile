@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean fuzz
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-scene: $(VENV)/.stamp
 
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
+
+fuzz: $(VENV)/.stamp
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.fuzz --n 100000
 
 clean:
 	rm -rf $(VENV) out runs .pytest_cache
