@@ -17,22 +17,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fuzzlib.runner import FAILURES, Report, cases, run
+from tests.fuzzlib.runner import FAILURES, SCENE_PENDING, Report, cases, pending_scene_fix as pending, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPRO = RESULTS / "fuzz_repro"
-SCENE_PENDING = "scene decode builds torch modules from an unbounded field config (issue 9 part 2, pending the " \
-                "nwcodec/nerf/specs fix)"
-
 # What issue 9 measured on the code before parts 1-7 (100,000 mutants + 55 hand-made streams).
 BASELINE = {"timeout": "43 hangs (41 from table builds)", "crash": "1 (exit 134 in the allocator, 64 GiB bomb)",
             "untyped": "OSError (mmap), MemoryError (JSON pre-scan)", "memory": "40 GB scene model, 3 GiB+ pre-scan",
             "disagree": "axis ≠ 0 per-channel steps (rel. error 0.69 vs 0.01)", "slow": "18-23 s table stalls"}
-
-
-def pending(f: dict) -> bool:
-    """A scene-model failure left to the scene-header fix (only for scene/pack vectors, scene stage)."""
-    return f["mode"] in ("scene", "pack") and f["stage"] == "scene" and f["outcome"] in ("untyped", "memory")
 
 
 def summary(r: Report, args, seconds: float, done: bool) -> dict:

@@ -75,6 +75,7 @@ class Decoder:
                 raise serial
             if mode in ("scene", "pack"):
                 stage = "scene"
+                print(json.dumps({"stage": stage}), flush=True)   # so a timeout here can be attributed
                 if mode == "scene":
                     self.timed(self.nw.decode_scene, data)
                 else:
