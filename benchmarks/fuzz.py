@@ -78,6 +78,10 @@ def markdown(s: dict) -> str:
     if s["failures_pending_scene_fix"]:
         lines += ["", f"{s['failures_pending_scene_fix']} of these are scene-model failures: {SCENE_PENDING}. "
                   "Reproducers: `benchmarks/results/fuzz_repro/*.json` with `pending_scene_fix: true`."]
+    lines += ["", "`slow` is one receiver call (parse, decode, scene model) over 1 s of CPU time, its children "
+              "included; `timeout` is a worker that gives no answer within 30 s of wall time while using CPU (a "
+              "starved worker gets up to 10× longer); the largest CPU time above includes failing scene-model "
+              "builds."]
     lines += ["", "## Per mutation class", "", "| class | " + " | ".join(cols) + " |",
               "|---|" + "---|" * len(cols)]
     for m, c in s["per_class"].items():
