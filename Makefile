@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods clean wheel
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods clean wheel fuzz
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ wheel: $(VENV)/.stamp
 
 bench-methods: $(VENV)/.stamp
 	$(PY) -m benchmarks.methods_bench
+
+fuzz: $(VENV)/.stamp
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.fuzz --n 100000
 
 clean:
 	rm -rf $(VENV) out runs .pytest_cache dist build

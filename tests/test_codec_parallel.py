@@ -7,6 +7,8 @@ import pytest
 import nwcodec
 from nwcodec.bitstream import Chunk, pack, unpack
 from nwcodec.codec.decoder import KNOWN_CHUNKS
+from nwcodec.codec.digest import tensor_digest
+from tests import independent
 
 
 @pytest.fixture(scope="module")
@@ -19,14 +21,16 @@ def stream() -> bytes:
     return nwcodec.encode(sd, quality=50, segment_size=1 << 18)
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_parallel_equals_serial(stream: bytes, workers: int) -> None:
-    ref = nwcodec.decode(stream, workers=1)
-    got = nwcodec.decode(stream, workers=workers)
-    assert list(got) == list(ref)
-    for k in ref:
-        assert got[k].dtype == ref[k].dtype and got[k].shape == ref[k].shape
-        assert np.array_equal(got[k], ref[k])
+@pytest.fixture(scope="module")
+def independent_digest(stream: bytes) -> str:
+    """The digest the independent decoder (tests/independent, FORMAT.md alone) gives the stream."""
+    return independent.digest(independent.decode(stream))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_every_worker_count_gives_the_independent_result(stream: bytes, independent_digest: str,
+                                                          workers: int) -> None:
+    assert tensor_digest(nwcodec.decode(stream, workers=workers)) == independent_digest
 
 
 def test_parallel_reports_typed_error(stream: bytes) -> None:

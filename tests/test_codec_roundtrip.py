@@ -1,9 +1,11 @@
 """Weight codec round trips: lossless, quantized, per-channel, RDO, every input form, bad inputs."""
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +15,9 @@ from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
 from nwcodec import InputError, decode, encode, parse
+from nwcodec.codec.digest import tensor_digest
 from nwcodec.codec.load import load_into_module
+from tests import independent
 
 DTYPES = ["float32", "float16", "float64", "int64", "uint8", "bool"]
 SHAPES = [(), (0,), (3, 0), (1,), (7,), (5, 9), (2, 3, 4, 5), (17, 33)]
@@ -100,8 +104,14 @@ def test_decode_is_deterministic_and_extracts_by_name() -> None:
     state = {"a": rng.normal(0, 1, (20, 20)).astype(np.float32), "b": rng.normal(0, 1, 30).astype(np.float32),
              "c": np.arange(6, dtype=np.int64)}
     data = encode(state, notes=["hello"], meta={"arch": "x"})
-    one, two = decode(data), decode(bytearray(data))
-    assert all(one[k].tobytes() == two[k].tobytes() for k in one)
+    one = decode(bytearray(data))
+    # cross-checks, not self-comparisons: the independent decoder, and a fresh process on 2 workers
+    assert tensor_digest(one) == independent.digest(independent.decode(data))
+    code = ("import sys, nwcodec; from nwcodec.codec.digest import tensor_digest; "
+            "print(tensor_digest(nwcodec.decode(sys.stdin.buffer.read(), workers=2)))")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    fresh = subprocess.run([sys.executable, "-c", code], input=data, env=env, capture_output=True, timeout=120)
+    assert fresh.stdout.decode().strip() == tensor_digest(one), fresh.stderr[-1000:]
     only = decode(memoryview(data), names=["b"])
     assert list(only) == ["b"] and only["b"].tobytes() == one["b"].tobytes()
     ps = parse(data)

@@ -34,6 +34,10 @@ def test_compressed_header_is_smaller_and_decodes_identically() -> None:
     assert parse(z).version == (1, 1) and parse(plain).version == (1, 0)
     a, b = nwcodec.decode(z), nwcodec.decode(plain)
     assert list(a) == list(b) and all(np.array_equal(a[k], b[k]) for k in a)
+    from nwcodec.codec.digest import tensor_digest
+    from tests import independent
+
+    assert tensor_digest(a) == independent.digest(independent.decode(z))   # not only the package against itself
     assert parse(z).header == parse(plain).header
 
 

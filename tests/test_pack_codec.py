@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import nwcodec
+from nwcodec.codec.digest import tensor_digest
 from nwcodec.nerf.config import load_scene_config
 from nwcodec.nerf.dataparsers import load_blender
 from nwcodec.nerf.evaluate import evaluate_dataset
@@ -20,6 +21,9 @@ from nwcodec.scene import decode_scene
 from nwcodec.scene.pack import decode_pack_scene, encode_pack_base, encode_pack_scene, pack_from_base
 from nwcodec.scene.pack_model import ScenePack, fit_shared_priors, pack_rate_bits, residual_bits, shared_bits
 from nwcodec.scene.pack_train import add_frozen_scene, train_pack
+
+from tests import independent
+from tests.fresh_receiver import render_fresh
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = load_scene_config(REPO / "configs" / "scene_tiny.yaml")
@@ -52,14 +56,20 @@ def _render(model, ds) -> torch.Tensor:
         return model.eval()(origins.reshape(-1, 3), dirs.reshape(-1, 3))["rgb"]
 
 
-def test_receiver_renders_are_bit_identical(trained, scenes) -> None:
+def test_receiver_renders_are_bit_identical(trained, scenes, tmp_path) -> None:
+    """Each pack scene (and the base alone, the "mean" scene) decoded and rendered by a fresh process's
+    receiver equals the trained pack's render here; the weights agree with the independent decoder."""
     pack, base, streams = trained
     for k, stream in enumerate(streams):
-        got = decode_pack_scene(base, stream)
-        assert not got.training
-        assert torch.equal(_render(got, scenes[k][1]), _render(pack.scene_model(k), scenes[k][1]))
-    base_scene = decode_scene(base)  # the base alone renders: the "mean" scene
-    assert torch.equal(_render(base_scene, scenes[0][1]), _render(pack.scene_model(None), scenes[0][1]))
+        ds = scenes[k][1]
+        want = _render(pack.scene_model(k), ds).numpy()
+        got = render_fresh(tmp_path / f"s{k}", stream, ds, want.shape[0], base=base)
+        assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
+        assert not decode_pack_scene(base, stream).training
+        assert independent.digest(independent.decode(stream, base)) == tensor_digest(nwcodec.decode(stream, base=base))
+    want = _render(pack.scene_model(None), scenes[0][1]).numpy()
+    got = render_fresh(tmp_path / "base", base, scenes[0][1], want.shape[0])
+    assert np.array_equal(got.view(np.uint32), want.view(np.uint32))
     assert all(nwcodec.parse(s).base_sha256 == hashlib.sha256(base).digest() for s in streams)
 
 

@@ -20,7 +20,7 @@ class Limits:
     max_total_bytes: int = 2**34   # whole stream
     max_chunk_bytes: int = 2**31   # one chunk's data
     max_chunks: int = 2**20        # framed chunks in a stream, NEND included
-    max_json_bytes: int = 2**26    # one JSON document
+    max_json_bytes: int = 2**24    # one JSON document (a 16 MB header parses in ≈ 0.1 s)
     max_json_depth: int = 32       # nesting of JSON objects/arrays (top-level object = 1)
     max_json_values: int = 2**21   # JSON values (objects, arrays, scalars) in one document
     max_tensors: int = 2**16       # tensors in one stream (codec layer)

@@ -6,7 +6,7 @@ import math
 
 from .errors import DuplicateNameError, LimitExceededError, MalformedError
 
-MAX_JSON_BYTES = 1 << 26
+MAX_JSON_BYTES = 1 << 24
 MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 4300
 
