@@ -235,8 +235,13 @@ def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: d
     for prior_name, members in groups.items():
         values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
         p = priors.get(prior_name)
-        desc = (table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet) if (table_mode == "prior" and p)
-                else choose_table(values, max_alphabet=b.max_alphabet))
+        if (table_mode == "prior" and p is not None and getattr(p, "table", None) is not None
+                and p.table.n <= b.max_alphabet):
+            desc = p.table
+        elif table_mode == "prior" and p:
+            desc = table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet)
+        else:
+            desc = choose_table(values, max_alphabet=b.max_alphabet)
         table = b.add_table(desc)
         for m in members:
             add(m, table)
@@ -257,7 +262,7 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
                         plain: dict[str, np.ndarray], *, meta: dict | None = None,
                         table_mode: str = "prior", segment_size: int = DEFAULT_SEGMENT,
                         kind: str = "weights", extra: dict | None = None,
-                        compress_header: bool = True) -> bytes:
+                        compress_header: bool = True, notes: Iterable[str] = ()) -> bytes:
     """Code trained EPR latents under their learned priors, plus the remaining float tensors.
 
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
@@ -271,7 +276,7 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
-    return b.finish(head_extra, compress_header=compress_header)
+    return b.finish(head_extra, notes, compress_header=compress_header)
 
 
 def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], plain: dict[str, np.ndarray],
