@@ -190,3 +190,30 @@ def coded_bits(desc: TableDescription, values: np.ndarray) -> float:
 def table_bits(desc: TableDescription) -> int:
     """Bits of the stored description (the ``TABL`` chunk body)."""
     return 8 * len(write_description(desc))
+
+
+def payload_bits(desc: TableDescription, arrays: list[np.ndarray], segment_size: int) -> float:
+    """Expected size in bits of the segment lists :func:`~nwcodec.codec.payloads.write_segments`
+    writes for each of ``arrays`` with ``desc``: per segment the exact information content
+    (:func:`coded_bits`), rounded up to 32-bit ANS words plus the one word constriction flushes,
+    and the LEB128 framing. Exact up to about one word per segment."""
+    total = 0.0
+    table = desc.table()
+    for arr in arrays:
+        v = np.asarray(arr, dtype=np.int64).ravel()
+        n_seg = max(1, -(-v.size // segment_size))
+        total += 8.0 * int(_varint_bytes(np.array([n_seg]))[0])
+        for k in range(n_seg):
+            part = v[k * segment_size:(k + 1) * segment_size]
+            idx = part - table.lo
+            escaped = (idx < 0) | (idx >= table.n)
+            if part.size and table.freqs[0] == 1 and idx[-1] == 0:
+                escaped[-1] = True
+            idx[escaped] = table.n
+            info = float(table.bits_per_index()[idx].sum())
+            esc = part[escaped]
+            esc_bytes = int(_varint_bytes(((esc << 1) ^ (esc >> 63)).astype(np.uint64)).sum())
+            words = 0 if info <= 0 else int(np.ceil(info / 32.0)) + 1
+            framing = int(_varint_bytes(np.array([part.size, words, esc_bytes])).sum())
+            total += 32.0 * words + 8.0 * (esc_bytes + framing)
+    return total

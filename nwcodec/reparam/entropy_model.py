@@ -11,8 +11,8 @@ integer latents, so the rate trained, the rate reported and the table written ca
   writer stores: the prior's mass on a tail-mass-bounded window (at most ``max_alphabet``
   values, escapes for the rest), chosen by :func:`~nwcodec.entropy.choose.table_for_pmf`.
 * :meth:`EntropyModel.eval_bits` — the exact information content of integer latents under that
-  very integer table (:func:`~nwcodec.entropy.choose.coded_bits`), i.e. the latent payload
-  the stream will have, up to < 32 bits of ANS flush per segment.
+  very integer table (:func:`~nwcodec.entropy.choose.coded_bits`); :meth:`payload_bits` adds
+  the ANS word rounding and segment framing, i.e. the latent payload the stream will have.
 
 Subclasses define the monotone CDF logits (:mod:`nwcodec.reparam.priors`).
 """
@@ -25,12 +25,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from nwcodec.entropy.choose import DEFAULT_MAX_ALPHABET, coded_bits, table_bits, table_for_pmf
+from nwcodec.codec.encoder import DEFAULT_SEGMENT
+from nwcodec.entropy.choose import DEFAULT_MAX_ALPHABET, coded_bits, payload_bits, table_bits, table_for_pmf
 from nwcodec.entropy.describe import TableDescription
 
 LIKELIHOOD_BOUND = 1e-9
 GRID_PER_UNIT = 32
-RATE_MODES = ("noisy", "ste", "round")
+RATE_MODES = ("noisy", "hybrid", "ste", "round")
 TABLE_PAD = 8  # values of prior mass considered beyond the latents' range on each side
 
 
@@ -84,10 +85,30 @@ class EntropyModel(nn.Module):
         frac = pos - i0
         return (nll[i0] * (1 - frac) + nll[i0 + 1] * frac).sum()
 
+    def hybrid_bits(self, latent: Tensor, per_unit: int = GRID_PER_UNIT) -> Tensor:
+        """Value: the float prior's bits of ``round(latent)`` (the rate that will be coded).
+        Gradients: to the latents from the noisy relaxation (``latent + U``, prior held fixed),
+        to the prior from the rounded latents (maximum likelihood on the integers coded)."""
+        flat = latent.reshape(-1)
+        lo = math.floor(float(flat.detach().min())) - 2
+        hi = math.ceil(float(flat.detach().max())) + 2
+        grid = torch.arange(lo * per_unit, hi * per_unit + 1, device=latent.device, dtype=latent.dtype) / per_unit
+        nll = -torch.log2(self.likelihood(grid).clamp_min(LIKELIHOOD_BOUND))
+        ints = (torch.round(flat.detach()).long() - lo) * per_unit
+        exact = nll[ints].sum()                               # gradient: prior only
+        pos = (flat + (torch.rand_like(flat) - 0.5) - lo) * per_unit
+        i0 = pos.detach().floor().long().clamp(0, grid.numel() - 2)
+        frac = pos - i0
+        fixed = nll.detach()
+        noisy = (fixed[i0] * (1 - frac) + fixed[i0 + 1] * frac).sum()   # gradient: latents only
+        return exact + (noisy - noisy.detach())
+
     def train_bits(self, latent: Tensor, mode: str = "noisy", grid: int | None = GRID_PER_UNIT) -> Tensor:
-        """Differentiable bits of ``latent``: ``"noisy"`` (``latent + U(-.5, .5)``), ``"ste"``
-        (straight-through rounding: value = the float prior's bits of the integers) or
-        ``"round"`` (rounded, gradient to the prior only)."""
+        """Differentiable bits of ``latent``: ``"noisy"`` (``latent + U(-.5, .5)``, the paper's
+        relaxation), ``"hybrid"`` (:meth:`hybrid_bits`), ``"ste"`` (straight-through rounding:
+        value = the float prior's bits of the integers) or ``"round"`` (gradient to the prior only)."""
+        if mode == "hybrid":
+            return self.hybrid_bits(latent, grid or GRID_PER_UNIT)
         if mode == "noisy":
             y = latent + (torch.rand_like(latent) - 0.5)
         elif mode == "ste":
@@ -114,7 +135,13 @@ class EntropyModel(nn.Module):
         """Exact bits of the integer ``values`` under ``table`` (default: :meth:`coded_table`)."""
         return coded_bits(table if table is not None else self.coded_table(values), values)
 
+    def payload_bits(self, arrays: list[np.ndarray], table: TableDescription,
+                     segment_size: int = DEFAULT_SEGMENT) -> float:
+        """Expected bits of the segment lists coding each of ``arrays`` with ``table`` (the exact
+        information content plus ANS word rounding and framing, as the stream will hold)."""
+        return payload_bits(table, arrays, segment_size)
+
     def table_cost(self, values: np.ndarray) -> tuple[TableDescription, float]:
-        """``(table, table description bits + payload bits)`` of coding ``values`` with this model."""
+        """``(table, table description bits + information bits)`` of coding ``values``."""
         desc = self.coded_table(values)
         return desc, table_bits(desc) + coded_bits(desc, values)

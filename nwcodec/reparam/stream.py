@@ -8,8 +8,9 @@ import numpy as np
 from torch import nn
 
 from nwcodec.codec import encode_latent_model
+from nwcodec.codec.encoder import DEFAULT_SEGMENT
 from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
-from nwcodec.entropy.choose import choose_table, coded_bits, table_bits
+from nwcodec.entropy.choose import choose_table, coded_bits, payload_bits, table_bits
 from nwcodec.reparam.export import export_latents
 from nwcodec.reparam.model_reparam import priors_of
 
@@ -22,7 +23,7 @@ class GroupCost:
     numel: int
     zeros: int
     table: str                 # "prior" or "empirical"
-    prior_bits: float          # payload bits under the entropy model's table
+    prior_bits: float          # expected payload bits (segments) under the entropy model's table
     prior_table_bits: int
     empirical_bits: float
     empirical_table_bits: int
@@ -33,11 +34,11 @@ class GroupCost:
         return self.prior_bits if self.table == "prior" else self.empirical_bits
 
 
-def _group_values(latents: list[LatentTensor]) -> dict[str, np.ndarray]:
+def _group_arrays(latents: list[LatentTensor]) -> dict[str, list[np.ndarray]]:
     groups: dict[str, list[np.ndarray]] = {}
     for lt in latents:
         groups.setdefault(lt.prior, []).append(np.asarray(lt.latent, dtype=np.int64).ravel())
-    return {k: np.concatenate(v) for k, v in groups.items()}
+    return groups
 
 
 def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
@@ -46,14 +47,15 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
     empirical one; returns specs carrying the chosen table, the costs, and notes."""
     ems = priors_of(model)
     chosen, costs, notes = {}, [], []
-    for key, values in _group_values(latents).items():
+    for key, arrays in _group_arrays(latents).items():
+        values = np.concatenate(arrays)
         prior_desc, prior_total = ems[key].table_cost(values)
         emp_desc = choose_table(values, max_alphabet=ems[key].max_alphabet)
         emp_total = table_bits(emp_desc) + coded_bits(emp_desc, values)
         use_prior = prior_total <= emp_total
         cost = GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
-                         coded_bits(prior_desc, values), table_bits(prior_desc),
-                         coded_bits(emp_desc, values), table_bits(emp_desc))
+                         ems[key].payload_bits(arrays, prior_desc), table_bits(prior_desc),
+                         payload_bits(emp_desc, arrays, DEFAULT_SEGMENT), table_bits(emp_desc))
         costs.append(cost)
         chosen[key] = PriorSpec(pmf=specs[key].pmf, lo=specs[key].lo, table=prior_desc if use_prior else emp_desc)
         if not use_prior:

@@ -84,7 +84,7 @@ SCHEMA: dict[str, tuple[Check, Any]] = {
     "progress": (_bool, True),
     "reparam": (_reparam, {}),
     # rate knob: lam multiplies bits per parameter; target_bytes (optional) adapts lam each epoch
-    "rate_mode": (_choice("noisy", "ste"), "noisy"),
+    "rate_mode": (_choice("noisy", "hybrid", "ste"), "noisy"),
     "target_bytes": (_opt(lambda k, v: _number(k, v, positive=True)), None),
     "write_stream": (_bool, True),
 }
