@@ -7,6 +7,7 @@ loss per bit/param", and the coded size of a model is about ``bits_per_param * n
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from nwcodec.reparam.entropy_model import GRID_PER_UNIT, EntropyModel
@@ -40,3 +41,19 @@ def epr_loss(task_loss: Tensor, model: nn.Module, lam: float, num_params: int | 
     bits = rate_bits(model, mode=mode)
     n = num_params if num_params is not None else num_model_params(model)
     return task_loss + lam * bits / n, bits
+
+
+def refit_priors(model: nn.Module, steps: int, lr: float = 0.05) -> float:
+    """Fit every entropy model to its group's current integer latents (maximum likelihood of
+    ``round(latent)``, latents untouched) for ``steps`` Adam steps, as CompressAI's
+    ``EntropyBottleneck.update`` settles the tables before coding. Returns the final bits."""
+    priors = list(nn.ModuleList(priors_of(model).values()).parameters())
+    if steps <= 0 or not priors:
+        return float(rate_bits(model, mode="round").detach())
+    opt = torch.optim.Adam(priors, lr=lr)
+    for _ in range(steps):
+        bits = rate_bits(model, mode="round")
+        opt.zero_grad(set_to_none=True)
+        bits.backward()
+        opt.step()
+    return float(rate_bits(model, mode="round").detach())

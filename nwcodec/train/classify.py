@@ -24,7 +24,7 @@ from nwcodec.codec.info import stream_info
 from nwcodec.errors import InputError
 from nwcodec.reparam.export import export_latents
 from nwcodec.reparam.model_reparam import num_model_params, param_groups, reparameterize
-from nwcodec.reparam.rate import rate_bits
+from nwcodec.reparam.rate import rate_bits, refit_priors
 from nwcodec.reparam.stream import choose_group_tables
 from nwcodec.train.config import load_config, validate_config
 from nwcodec.train.distributed import (DistInfo, average_gradients, broadcast_parameters,
@@ -256,6 +256,7 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
     if info.is_main:
         with torch.no_grad():
             training_bits = float(rate_bits(model, mode=cfg["rate_mode"]))
+        refit_priors(model, cfg["prior_refit_steps"])
         report, (latents, chosen, specs, plain, notes) = rate_report(model, n_params)
         summary = {
             "model": cfg["model"], "lam": lam_start, "final_lam": lam, "rate_mode": cfg["rate_mode"],

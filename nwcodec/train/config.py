@@ -87,6 +87,7 @@ SCHEMA: dict[str, tuple[Check, Any]] = {
     "rate_mode": (_choice("noisy", "hybrid", "ste"), "noisy"),
     "target_bytes": (_opt(lambda k, v: _number(k, v, positive=True)), None),
     "write_stream": (_bool, True),
+    "prior_refit_steps": (_int, 0),
 }
 SECTIONS: dict[str, dict[str, tuple[Check, Any]]] = {
     "data": {
