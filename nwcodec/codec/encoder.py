@@ -197,6 +197,11 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
         raise InputError("this module is reparameterized (EPR): encode it with nwcodec.encode, which codes its "
                          "integer latents")
     arrays, dtypes = load_weights(weights)
+    internals = [k for k in arrays if ".parametrizations." in f".{k}"]
+    if internals:
+        raise InputError(f"this checkpoint is reparameterized (EPR): {internals[0]!r} is a latent's internals, "
+                         f"not a weight. Code it with the stream `nwcodec train` writes beside its summary "
+                         f"(model.nwc), or nwcodec.reparam.stream.encode_model(model) on the rebuilt module")
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
         raise ValueError("rel_error must be positive")
