@@ -10,7 +10,7 @@ from torch import nn
 from nwcodec.codec import encode_latent_model
 from nwcodec.codec.encoder import DEFAULT_SEGMENT
 from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
-from nwcodec.entropy.choose import choose_table, coded_bits, payload_bits, table_bits
+from nwcodec.entropy.choose import choose_table, payload_bits, table_bits
 from nwcodec.reparam.export import export_latents
 from nwcodec.reparam.model_reparam import priors_of
 
@@ -49,13 +49,14 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
     chosen, costs, notes = {}, [], []
     for key, arrays in _group_arrays(latents).items():
         values = np.concatenate(arrays)
-        prior_desc, prior_total = ems[key].table_cost(values)
+        prior_desc = ems[key].coded_table(values)
         emp_desc = choose_table(values, max_alphabet=ems[key].max_alphabet)
-        emp_total = table_bits(emp_desc) + coded_bits(emp_desc, values)
+        prior_payload = ems[key].payload_bits(arrays, prior_desc)
+        emp_payload = payload_bits(emp_desc, arrays, DEFAULT_SEGMENT)
+        prior_total, emp_total = table_bits(prior_desc) + prior_payload, table_bits(emp_desc) + emp_payload
         use_prior = prior_total <= emp_total
         cost = GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
-                         ems[key].payload_bits(arrays, prior_desc), table_bits(prior_desc),
-                         payload_bits(emp_desc, arrays, DEFAULT_SEGMENT), table_bits(emp_desc))
+                         prior_payload, table_bits(prior_desc), emp_payload, table_bits(emp_desc))
         costs.append(cost)
         chosen[key] = PriorSpec(pmf=specs[key].pmf, lo=specs[key].lo, table=prior_desc if use_prior else emp_desc)
         if not use_prior:
