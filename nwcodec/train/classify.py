@@ -161,8 +161,21 @@ def encoded_sizes(latents: list, chosen: dict, specs: dict, plain: dict, notes: 
     return data, {"coded_bytes": len(data), "coded_bytes_prior_tables": others["prior"],
                   "coded_bytes_auto_tables": others["auto"],
                   "header_bytes": info["header_bytes"], "table_bytes": info["table_bytes"],
-                  "latent_payload_bytes": latent_bytes, "coded_latent_bits": 8 * latent_bytes,
+                  "latent_payload_bytes": latent_bytes, "coded_latent_bits": latent_segment_bits(data),
                   "float_payload_bytes": info["payload_bytes"] - latent_bytes}
+
+
+def latent_segment_bits(data: bytes) -> int:
+    """Bits of the latents' segment lists in a stream: each ``latent`` TENS payload less its tensor
+    index and its decoder's float32 params (what the entropy models' estimate predicts)."""
+    ps = parse(data)
+    total = 0
+    for i, t in enumerate(ps.tensors):
+        if t["coding"] == "latent":
+            index_bytes = max(1, -(-i.bit_length() // 7))
+            params = sum(4 * math.prod(shape) for shape in t["params"].values())
+            total += 8 * (len(ps.payloads[i]) - index_bytes - params)
+    return total
 
 
 def adapt_lam(lam: float, estimated_bytes: float, target_bytes: float | None) -> float:
