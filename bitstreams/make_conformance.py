@@ -162,6 +162,23 @@ def dct() -> tuple[bytes, dict]:
                                compress_header=False), {}
 
 
+def dft() -> tuple[bytes, dict]:
+    """An EPR ``latent`` conv kernel with the ``dft`` decoder (5x5, even 4x4 and 1-D length-6 kernels)."""
+    rng = np.random.default_rng(13)
+    lts = []
+    for name, shape in (("conv5.weight", (4, 3, 5, 5)), ("conv4.weight", (3, 2, 4, 4)), ("conv1d.weight", (3, 2, 6))):
+        latent = np.clip(np.rint(rng.laplace(0, 2, shape)), -20, 20).astype(np.int32)
+        spatial = shape[2:]
+        lts.append(LatentTensor(name=name, latent=latent, decoder="dft", prior="p",
+                                params={"step": rng.uniform(0.5, 2.0, spatial).astype(np.float32),
+                                        "scale": np.geomspace(0.01, 0.1, shape[0]).astype(np.float32),
+                                        "offset": np.linspace(-0.01, 0.01, shape[0]).astype(np.float32)}))
+    k = np.arange(-24, 25)
+    pmf = np.exp(-np.abs(k) / 2.0)
+    return encode_latent_model(lts, {"p": PriorSpec(pmf=pmf / pmf.sum() * 0.999, lo=-24)}, {},
+                               compress_header=False), {}
+
+
 def large_alphabet() -> tuple[bytes, dict]:
     """A histogram table of 4096 values, the default per-table cap (``max_table_alphabet``)."""
     rng = np.random.default_rng(9)
@@ -272,6 +289,7 @@ VECTORS = {
     "residual_base": residual_base,
     "residual_delta": residual_delta,               # format 1.1, decoded with base = residual_base.nwc
     "tied_aliases": tied_aliases,                   # format 1.3 (ALIS)
+    "dft": dft,
 }
 
 

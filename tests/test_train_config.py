@@ -48,3 +48,21 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_config(bad)
     with pytest.raises(InputError):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_rate_knob_keys_validated_and_lam_adapts_toward_target() -> None:
+    import pytest as _pytest
+
+    from nwcodec.errors import ConfigError as _ConfigError
+    from nwcodec.train.classify import adapt_lam
+    from nwcodec.train.config import validate_config as _validate
+
+    cfg = _validate({"rate_mode": "hybrid", "target_bytes": 6000, "prior_refit_steps": 10})
+    assert (cfg["rate_mode"], cfg["target_bytes"], cfg["prior_refit_steps"]) == ("hybrid", 6000.0, 10)
+    assert _validate({})["rate_mode"] == "noisy" and _validate({})["target_bytes"] is None
+    for bad in ({"rate_mode": "exact"}, {"target_bytes": 0}, {"prior_refit_steps": -1}):
+        with _pytest.raises(_ConfigError):
+            _validate(bad)
+    assert adapt_lam(2.0, 9000.0, 6000.0) == 3.0      # too big: penalize more
+    assert adapt_lam(2.0, 1000.0, 6000.0) == 1.0      # far too small: at most halved per epoch
+    assert adapt_lam(2.0, 1000.0, None) == 2.0        # no target: lam as configured

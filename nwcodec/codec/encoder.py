@@ -282,6 +282,11 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
                          "integer latents")
     src = load_source(weights, tie=tie)
     arrays, dtypes = src.arrays, src.dtypes
+    internals = [k for k in arrays if ".parametrizations." in f".{k}"]
+    if internals:
+        raise InputError(f"this checkpoint is reparameterized (EPR): {internals[0]!r} is a latent's internals, "
+                         f"not a weight. Code it with the stream `nwcodec train` writes beside its summary "
+                         f"(model.nwc), or nwcodec.reparam.stream.encode_model(model) on the rebuilt module")
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
         raise ValueError("rel_error must be positive")
@@ -333,8 +338,13 @@ def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: d
     for prior_name, members in groups.items():
         values = np.concatenate([np.asarray(m.latent, dtype=np.int64).ravel() for m in members])
         p = priors.get(prior_name)
-        desc = (table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet) if (table_mode == "prior" and p)
-                else choose_table(values, max_alphabet=b.max_alphabet))
+        if (table_mode == "prior" and p is not None and getattr(p, "table", None) is not None
+                and p.table.n <= b.max_alphabet):
+            desc = p.table
+        elif table_mode == "prior" and p:
+            desc = table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet)
+        else:
+            desc = choose_table(values, max_alphabet=b.max_alphabet)
         table = b.add_table(desc)
         for m in members:
             add(m, table)
@@ -355,7 +365,7 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
                         plain: dict[str, np.ndarray], *, meta: dict | None = None,
                         table_mode: str = "prior", segment_size: int = DEFAULT_SEGMENT,
                         kind: str = "weights", extra: dict | None = None,
-                        compress_header: bool = True) -> bytes:
+                        compress_header: bool = True, notes: Iterable[str] = ()) -> bytes:
     """Code trained EPR latents under their learned priors, plus the remaining float tensors.
 
     ``table_mode="prior"`` stores each learned prior as an integer table (what the training rate
@@ -369,7 +379,7 @@ def encode_latent_model(latents: list[LatentTensor], priors: dict[str, PriorSpec
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
-    return b.finish(head_extra, compress_header=compress_header)
+    return b.finish(head_extra, notes, compress_header=compress_header)
 
 
 def encode_delta(residuals: list[LatentTensor], priors: dict[str, PriorSpec], plain: dict[str, np.ndarray],

@@ -16,10 +16,13 @@ class PriorSpec:
     """A learned prior over integers: ``pmf[i]`` is P(latent == lo + i) (float64, sums to ≤ 1).
 
     Mass outside ``[lo, lo + len(pmf))`` is coded through the table's escape symbol.
+    ``table`` (an ``nwcodec.entropy`` TableDescription), when given, is written as is for
+    ``table_mode="prior"`` (the entropy model's own table, so estimate and stream agree).
     """
 
     pmf: np.ndarray
     lo: int
+    table: object = None
 
 
 @dataclass

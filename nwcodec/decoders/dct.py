@@ -34,10 +34,11 @@ def dct_basis(spatial: tuple[int, ...]) -> np.ndarray:
     raise MalformedError(f"dct decoder needs 1 or 2 spatial dims, got shape {spatial}")
 
 
-def inverse_dct(coef: np.ndarray) -> np.ndarray:
-    """Orthonormal inverse DCT-II over the trailing spatial dims, elementwise and in fixed order."""
+def inverse_dct(coef: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+    """Orthonormal inverse DCT-II (or the transform of ``basis[freq..., pos...]``) over the trailing
+    spatial dims, elementwise and in fixed order."""
     spatial = coef.shape[2:]
-    basis = dct_basis(spatial)
+    basis = dct_basis(spatial) if basis is None else basis
     out = np.zeros(coef.shape, dtype=np.float32)
     lead = (slice(None), slice(None))
     for freq in np.ndindex(*spatial):

@@ -158,3 +158,62 @@ def table_for_pmf(pmf: np.ndarray, lo: int, values: np.ndarray | None = None,
             if c < best_cost:
                 best, best_cost = d, c
     return best
+
+
+def _varint_bytes(u: np.ndarray) -> np.ndarray:
+    """LEB128 length of each unsigned value."""
+    u = np.asarray(u, dtype=np.uint64)
+    n = np.ones(u.shape, dtype=np.int64)
+    for k in range(1, 10):
+        n += (u >= np.uint64(1) << np.uint64(7 * k)).astype(np.int64)
+    return n
+
+
+def coded_bits(desc: TableDescription, values: np.ndarray) -> float:
+    """Exact information content in bits of ``values`` coded with ``desc``'s integer table:
+    ``-log2(freq/TOTAL)`` of every symbol (escapes included) plus the escaped values' zigzag
+    varint bytes, as :func:`~nwcodec.entropy.ans.encode_segment` writes them (one segment; the
+    end rule for a final ``lo`` with frequency 1 included). ANS adds < 32 bits per segment."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    table = desc.table()
+    idx = v - table.lo
+    escaped = (idx < 0) | (idx >= table.n)
+    if v.size and table.freqs[0] == 1 and idx[-1] == 0:
+        escaped[-1] = True
+    idx[escaped] = table.n
+    bits = table.bits_per_index()
+    esc = v[escaped]
+    zig = (esc << 1) ^ (esc >> 63)
+    return float(bits[idx].sum()) + 8.0 * float(_varint_bytes(zig.astype(np.uint64)).sum())
+
+
+def table_bits(desc: TableDescription) -> int:
+    """Bits of the stored description (the ``TABL`` chunk body)."""
+    return 8 * len(write_description(desc))
+
+
+def payload_bits(desc: TableDescription, arrays: list[np.ndarray], segment_size: int) -> float:
+    """Expected size in bits of the segment lists :func:`~nwcodec.codec.payloads.write_segments`
+    writes for each of ``arrays`` with ``desc``: per segment the exact information content
+    (:func:`coded_bits`), rounded up to 32-bit ANS words plus the one word constriction flushes,
+    and the LEB128 framing. Exact up to about one word per segment."""
+    total = 0.0
+    table = desc.table()
+    for arr in arrays:
+        v = np.asarray(arr, dtype=np.int64).ravel()
+        n_seg = max(1, -(-v.size // segment_size))
+        total += 8.0 * int(_varint_bytes(np.array([n_seg]))[0])
+        for k in range(n_seg):
+            part = v[k * segment_size:(k + 1) * segment_size]
+            idx = part - table.lo
+            escaped = (idx < 0) | (idx >= table.n)
+            if part.size and table.freqs[0] == 1 and idx[-1] == 0:
+                escaped[-1] = True
+            idx[escaped] = table.n
+            info = float(table.bits_per_index()[idx].sum())
+            esc = part[escaped]
+            esc_bytes = int(_varint_bytes(((esc << 1) ^ (esc >> 63)).astype(np.uint64)).sum())
+            words = 0 if info <= 0 else int(np.ceil(info / 32.0)) + 1
+            framing = int(_varint_bytes(np.array([part.size, words, esc_bytes])).sum())
+            total += 32.0 * words + 8.0 * (esc_bytes + framing)
+    return total

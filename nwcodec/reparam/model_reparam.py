@@ -20,10 +20,10 @@ WEIGHT_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding)
 
 def _pick_decoder(module: nn.Module, tensor: str, weight: torch.Tensor, cfg: ReparamConfig) -> str:
     spatial = tuple(weight.shape[2:])
-    use_dct = (cfg.conv_decoder == "dct" and tensor == "weight"
+    use_dct = (cfg.conv_decoder in ("dct", "dft") and tensor == "weight"
                and isinstance(module, (nn.Conv1d, nn.Conv2d)) and 1 <= len(spatial) <= 2
                and all(s in DCT_II_BITS for s in spatial) and weight[0, 0].numel() > 1)
-    return "dct" if use_dct else "affine"
+    return cfg.conv_decoder if use_dct else "affine"
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from nwcodec.decoders.dft import dft_basis
+from nwcodec.reparam.entropy_model import ste_round
 from nwcodec.reparam.synthesis import dct_basis, synthesize
 
-
-def ste_round(x: Tensor) -> Tensor:
-    """Round in the forward pass, identity gradient in the backward pass."""
-    return x + (torch.round(x) - x).detach()
+BASES = {"dct": dct_basis, "dft": dft_basis}  # transform decoders: the torch twin of nwcodec.decoders
 
 
 class LatentDecoder(nn.Module):
@@ -40,10 +39,10 @@ class LatentDecoder(nn.Module):
         std = torch.where(std > 0, std, torch.ones_like(std))
         self.offset = nn.Parameter(mean.float())
         self.log_scale = nn.Parameter(torch.log(std * init_step).float())
-        if decoder == "dct":
+        if decoder in BASES:
             spatial = tuple(w.shape[2:])
             self.log_step = nn.Parameter(torch.zeros(spatial))
-            self.register_buffer("basis", torch.from_numpy(dct_basis(spatial)), persistent=False)
+            self.register_buffer("basis", torch.from_numpy(BASES[decoder](spatial)), persistent=False)
 
     def _bshape(self, ndim: int) -> tuple[int, ...]:
         return (-1,) + (1,) * (ndim - 1)
@@ -55,7 +54,7 @@ class LatentDecoder(nn.Module):
 
     def decode(self, q: Tensor) -> Tensor:
         """Torch decode of a (rounded) latent; differentiable in ``q`` and the decoder params."""
-        if self.decoder == "dct":
+        if self.decoder in BASES:
             q = self._inverse_dct(q * torch.exp(self.log_step))
         bshape = self._bshape(q.ndim)
         return q * torch.exp(self.log_scale).reshape(bshape) + self.offset.reshape(bshape)
@@ -64,7 +63,7 @@ class LatentDecoder(nn.Module):
         """The decoder params as float32 numpy arrays (what is exported and synthesized)."""
         with torch.no_grad():
             params = {"scale": torch.exp(self.log_scale), "offset": self.offset}
-            if self.decoder == "dct":
+            if self.decoder in BASES:
                 params["step"] = torch.exp(self.log_step)
             return {k: v.detach().cpu().float().numpy().copy() for k, v in params.items()}
 
@@ -85,7 +84,7 @@ class LatentDecoder(nn.Module):
         w = weight.detach().to(torch.float64)
         bshape = self._bshape(w.ndim)
         x = (w - self.offset.double().reshape(bshape)) / torch.exp(self.log_scale.double()).reshape(bshape)
-        if self.decoder == "dct":
+        if self.decoder in BASES:
             basis = self.basis.double()
             eq = "oix,ux->oiu" if x.ndim == 3 else "oixy,uvxy->oiuv"
             x = torch.einsum(eq, x, basis) / torch.exp(self.log_step.double())

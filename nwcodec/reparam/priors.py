@@ -14,44 +14,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nwcodec.errors import ConfigError
+from nwcodec.reparam.entropy_model import LIKELIHOOD_BOUND, EntropyModel
 
-LIKELIHOOD_BOUND = 1e-9
-
-
-def _bin_mass(lower: Tensor, upper: Tensor) -> Tensor:
-    """``sigmoid(upper) - sigmoid(lower)`` computed on the stable side (the sign trick)."""
-    sign = -torch.sign(lower + upper).detach()
-    return torch.abs(torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower))
+__all__ = ["LIKELIHOOD_BOUND", "IntegerPrior", "DeepFactorizedPrior", "LogisticPrior", "make_prior"]
 
 
-class IntegerPrior(nn.Module):
-    """Base class: subclasses implement ``cdf_logits(x)`` (monotone in ``x``)."""
 
-    def cdf_logits(self, x: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def likelihood(self, y: Tensor) -> Tensor:
-        """Mass of the unit bin centred on each element of ``y`` (any shape)."""
-        flat = y.reshape(-1, 1)
-        mass = _bin_mass(self.cdf_logits(flat - 0.5), self.cdf_logits(flat + 0.5))
-        return mass.reshape(y.shape)
-
-    def bits(self, y: Tensor) -> Tensor:
-        """Total ``-log2 P(y)`` over all elements (a scalar)."""
-        return -torch.log2(self.likelihood(y).clamp_min(LIKELIHOOD_BOUND)).sum()
-
-    @torch.no_grad()
-    def pmf(self, lo: int, hi: int) -> "torch.Tensor":
-        """Float64 probability mass of every integer in ``[lo, hi]``."""
-        prior64 = _as_float64(self)
-        ks = torch.arange(lo, hi + 1, dtype=torch.float64, device=next(self.parameters()).device)
-        return prior64.likelihood(ks).cpu()
-
-
-def _as_float64(prior: IntegerPrior) -> IntegerPrior:
-    import copy
-
-    return copy.deepcopy(prior).to(torch.float64)
+class IntegerPrior(EntropyModel):
+    """Base class of the learned priors: an :class:`EntropyModel` (training bits, exact bits,
+    coded table) whose subclasses implement ``cdf_logits(x)`` (monotone in ``x``)."""
 
 
 class DeepFactorizedPrior(IntegerPrior):

@@ -22,9 +22,10 @@ from tqdm import tqdm
 from nwcodec.codec import encode_latent_model, parse
 from nwcodec.codec.info import stream_info
 from nwcodec.errors import InputError
-from nwcodec.reparam.export import bits_under_priors, export_latents
+from nwcodec.reparam.export import export_latents
 from nwcodec.reparam.model_reparam import num_model_params, param_groups, reparameterize
-from nwcodec.reparam.rate import rate_bits
+from nwcodec.reparam.rate import rate_bits, refit_priors
+from nwcodec.reparam.stream import choose_group_tables
 from nwcodec.train.config import load_config, validate_config
 from nwcodec.train.distributed import (DistInfo, average_gradients, broadcast_parameters,
                                        init_distributed, replicas_in_sync, shutdown)
@@ -34,6 +35,7 @@ from nwcodec.train.report import write_summary, write_sweep
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = "checkpoint.pt"
+STREAM = "model.nwc"
 PRETRAINED = "pretrained.pt"
 
 
@@ -149,24 +151,66 @@ def side_bytes(latents: list, plain: dict[str, np.ndarray]) -> int:
     return 4 * (dec + sum(a.size for a in plain.values() if a.dtype.kind == "f"))
 
 
-def encoded_sizes(latents: list, priors: dict, plain: dict) -> dict[str, Any]:
-    """Whole-bitstream bytes of ``encode_latent_model`` under both table modes, and where the
-    bytes of the smaller stream go (header, tables, latent payload, float payload)."""
-    sizes = {mode: encode_latent_model(latents, priors, plain, table_mode=mode) for mode in ("prior", "auto")}
-    best = min(sizes, key=lambda m: len(sizes[m]))
-    info = stream_info(parse(sizes[best]))
+def encoded_sizes(latents: list, chosen: dict, specs: dict, plain: dict, notes: list[str]) -> tuple[bytes, dict[str, Any]]:
+    """The stream (per group the cheaper of the entropy model's and the empirical table, with notes),
+    its size and where its bytes go, plus the sizes with all-prior and all-empirical tables."""
+    data = encode_latent_model(latents, chosen, plain, notes=notes)
+    others = {mode: len(encode_latent_model(latents, specs, plain, table_mode=mode)) for mode in ("prior", "auto")}
+    info = stream_info(parse(data))
     latent_bytes = sum(t["bytes"] for t in info["tensors"] if t["coding"] == "latent")
-    return {"coded_bytes": len(sizes[best]), "coded_bytes_prior_tables": len(sizes["prior"]),
-            "coded_bytes_auto_tables": len(sizes["auto"]), "table_mode": best,
-            "header_bytes": info["header_bytes"], "table_bytes": info["table_bytes"],
-            "latent_payload_bytes": latent_bytes,
-            "float_payload_bytes": info["payload_bytes"] - latent_bytes}
+    return data, {"coded_bytes": len(data), "coded_bytes_prior_tables": others["prior"],
+                  "coded_bytes_auto_tables": others["auto"],
+                  "header_bytes": info["header_bytes"], "table_bytes": info["table_bytes"],
+                  "latent_payload_bytes": latent_bytes, "coded_latent_bits": latent_segment_bits(data),
+                  "float_payload_bytes": info["payload_bytes"] - latent_bytes}
+
+
+def latent_segment_bits(data: bytes) -> int:
+    """Bits of the latents' segment lists in a stream: each ``latent`` TENS payload less its tensor
+    index and its decoder's float32 params (what the entropy models' estimate predicts)."""
+    ps = parse(data)
+    total = 0
+    for i, t in enumerate(ps.tensors):
+        if t["coding"] == "latent":
+            index_bytes = max(1, -(-i.bit_length() // 7))
+            params = sum(4 * math.prod(shape) for shape in t["params"].values())
+            total += 8 * (len(ps.payloads[i]) - index_bytes - params)
+    return total
+
+
+def adapt_lam(lam: float, estimated_bytes: float, target_bytes: float | None) -> float:
+    """``target_bytes`` mode: scale lam by the ratio of estimated to target size (clipped to
+    0.5..2 per epoch), so the rate settles at the target whatever the model."""
+    if target_bytes is None:
+        return lam
+    return lam * min(max(estimated_bytes / target_bytes, 0.5), 2.0)
+
+
+def rate_report(model: nn.Module, n_params: int) -> tuple[dict[str, Any], tuple]:
+    """Exact bits of the integer latents under the tables that will be written, per group."""
+    latents, specs, plain = export_latents(model)
+    chosen, costs, notes = choose_group_tables(model, latents, specs)
+    est = sum(c.coded_bits for c in costs)
+    side = side_bytes(latents, plain)
+    numel = sum(c.numel for c in costs)
+    report = {
+        "estimated_bits": est, "estimated_bytes": est / 8,
+        "estimated_bits_prior_tables": sum(c.prior_bits for c in costs),
+        "table_description_bits": sum(c.prior_table_bits if c.table == "prior" else c.empirical_table_bits
+                                      for c in costs),
+        "side_bytes": side, "total_estimated_bytes": est / 8 + side, "bits_per_param": est / n_params,
+        "num_latents": numel, "nonzero_latents": numel - sum(c.zeros for c in costs),
+        "zero_latent_share": sum(c.zeros for c in costs) / max(numel, 1),
+        "tables": {c.group: c.table for c in costs}, "notes": notes,
+    }
+    return report, (latents, chosen, specs, plain, notes)
 
 
 def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[TensorDataset, TensorDataset],
               base_state: dict[str, torch.Tensor], info: DistInfo, device: torch.device) -> dict[str, Any]:
     """Train one EPR model at ``lam`` from ``base_state``; rank 0 writes checkpoints and the summary."""
     torch.manual_seed(cfg["seed"])
+    lam_start = lam
     train_set, test_set = data
     model = build_model(cfg["model"]).to(device)
     model.load_state_dict(base_state)
@@ -189,6 +233,7 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["schedule"])
         start_epoch, step = int(state["epoch"]), int(state["step"])
+        lam = float(state.get("lam", lam))
     params = [p for g in opt.param_groups for p in g["params"]]
     t0 = time.time()
     model.train()
@@ -200,7 +245,7 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
                    disable=not (cfg["progress"] and info.is_main), leave=False)
         for x, y in bar:
             task = F.cross_entropy(model(x.to(device)), y.to(device))
-            bits = rate_bits(model, noisy=True)
+            bits = rate_bits(model, mode=cfg["rate_mode"])
             loss = task + lam * bits / n_params
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -211,29 +256,37 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
             bar.set_postfix(ce=f"{task.item():.3f}", bpp=f"{bits.item() / n_params:.3f}")
             if step >= total_steps:
                 break
+        if cfg["target_bytes"] is not None:
+            est_now, _ = rate_report(model, n_params)
+            lam = adapt_lam(lam, est_now["total_estimated_bytes"], cfg["target_bytes"])
         if info.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "schedule": sched.state_dict(), "epoch": epoch + 1, "step": step}, ckpt_path)
+                        "schedule": sched.state_dict(), "epoch": epoch + 1, "step": step, "lam": lam}, ckpt_path)
     train_seconds = time.time() - t0
     in_sync = replicas_in_sync(model, info)
     summary: dict[str, Any] = {}
     if info.is_main:
-        latents, priors, plain = export_latents(model)
-        est_bits = bits_under_priors(latents, priors)
-        side = side_bytes(latents, plain)
+        with torch.no_grad():
+            training_bits = float(rate_bits(model, mode=cfg["rate_mode"]))
+        refit_priors(model, cfg["prior_refit_steps"])
+        report, (latents, chosen, specs, plain, notes) = rate_report(model, n_params)
         summary = {
-            "model": cfg["model"], "lam": lam, "steps": step, "epochs": cfg["epochs"],
+            "model": cfg["model"], "lam": lam_start, "final_lam": lam, "rate_mode": cfg["rate_mode"],
+            "target_bytes": cfg["target_bytes"], "steps": step, "epochs": cfg["epochs"],
             "world_size": info.world_size, "replicas_in_sync": in_sync,
             "test_error": test_error(model, test_set, cfg["eval_batch_size"], device),
             "warm_start_test_error": warm_error, "reparam_test_error": reparam_error,
-            "estimated_bits": est_bits, "estimated_bytes": est_bits / 8, "side_bytes": side,
-            "total_estimated_bytes": est_bits / 8 + side, "bits_per_param": est_bits / n_params,
-            "num_params": n_params, "nonzero_latents": sum(int((lt.latent != 0).sum()) for lt in latents),
-            "train_seconds": round(train_seconds, 2),
+            "training_bits": training_bits, **report,
+            "num_params": n_params, "train_seconds": round(train_seconds, 2),
         }
         if cfg["encode"]:
-            summary.update(encoded_sizes(latents, priors, plain))
+            data, sizes = encoded_sizes(latents, chosen, specs, plain, notes)
+            summary.update(sizes)
+            if cfg["write_stream"]:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                (run_dir / STREAM).write_bytes(data)
+                summary["stream"] = str(run_dir / STREAM)
         torch.save(model.state_dict(), run_dir / "model_final.pt")
         write_summary(run_dir, summary)
     return summary

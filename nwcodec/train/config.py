@@ -83,6 +83,11 @@ SCHEMA: dict[str, tuple[Check, Any]] = {
     "encode": (_bool, True),
     "progress": (_bool, True),
     "reparam": (_reparam, {}),
+    # rate knob: lam multiplies bits per parameter; target_bytes (optional) adapts lam each epoch
+    "rate_mode": (_choice("noisy", "hybrid", "ste"), "noisy"),
+    "target_bytes": (_opt(lambda k, v: _number(k, v, positive=True)), None),
+    "write_stream": (_bool, True),
+    "prior_refit_steps": (_int, 0),
 }
 SECTIONS: dict[str, dict[str, tuple[Check, Any]]] = {
     "data": {

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-SUMMARY_FIELDS = ("lam", "test_error", "estimated_bits", "estimated_bytes", "side_bytes",
-                  "total_estimated_bytes", "coded_bytes", "bits_per_param", "num_params", "train_seconds")
+SUMMARY_FIELDS = ("lam", "final_lam", "test_error", "training_bits", "estimated_bits", "estimated_bytes", "side_bytes",
+                  "total_estimated_bytes", "coded_bytes", "coded_latent_bits", "zero_latent_share", "bits_per_param",
+                  "num_params", "train_seconds", "stream")
 
 
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:

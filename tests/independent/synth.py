@@ -85,6 +85,65 @@ def block_dct(x: np.ndarray, params: dict) -> np.ndarray:
                     b = np.multiply(ch[u][:, None], cw[v][None, :], dtype=F32)       # B[u, v, y, x]
                     acc = np.add(acc, np.multiply(block[..., u, v][..., None, None], b, dtype=F32), dtype=F32)
             out[..., by:by + bh, bx:bx + bw] = acc
+    return out
+
+
+def _trig(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos``/``sin`` of ``2 pi k j / n`` rounded to float32, exact at multiples of pi/2 (FORMAT.md 6.7)."""
+    c, s = np.zeros((n, n), F32), np.zeros((n, n), F32)
+    for k in range(n):
+        for j in range(n):
+            q, r = divmod(4 * k * j % (4 * n), n)
+            if r == 0:
+                c[k, j], s[k, j] = ((1, 0), (0, 1), (-1, 0), (0, -1))[q]
+            else:
+                c[k, j], s[k, j] = F32(math.cos(2 * math.pi * (k * j % n) / n)), F32(math.sin(2 * math.pi * (k * j % n) / n))
+    return c, s
+
+
+def dft_basis_2d(kh: int, kw: int) -> np.ndarray:
+    """``B[u, v, y, x]`` of the ``dft`` decoder, following the cell rules of FORMAT.md 6.7."""
+    (ch, sh), (cw, sw) = _trig(kh), _trig(kw)
+    out = np.zeros((kh, kw, kh, kw), F32)
+    for u in range(kh):
+        for v in range(kw):
+            if 2 * v > kw:
+                fu, fv, imag, selfc = (kh - u) % kh, kw - v, True, False
+            elif v == 0 or 2 * v == kw:
+                if u == 0 or 2 * u == kh:
+                    fu, fv, imag, selfc = u, v, False, True
+                elif 2 * u < kh:
+                    fu, fv, imag, selfc = u, v, False, False
+                else:
+                    fu, fv, imag, selfc = kh - u, v, True, False
+            else:
+                fu, fv, imag, selfc = u, v, False, False
+            a = np.sqrt(F32(1.0 if selfc else 2.0) / F32(kh * kw), dtype=F32)
+            for y in range(kh):
+                for x in range(kw):
+                    if imag:
+                        d = -(F32(sh[fu, y] * cw[fv, x]) + F32(ch[fu, y] * sw[fv, x]))
+                    else:
+                        d = F32(ch[fu, y] * cw[fv, x]) - F32(sh[fu, y] * sw[fv, x])
+                    out[u, v, y, x] = F32(F32(d) * a)
+    return out
+
+
+def dft(x: np.ndarray, params: dict) -> np.ndarray:
+    if x.ndim not in (3, 4):
+        raise MalformedError(f"dft needs a [O, I, k] or [O, I, kh, kw] kernel, got {x.shape}")
+    spatial = x.shape[2:]
+    if not all(1 <= s <= 8 for s in spatial):
+        raise MalformedError(f"dft spatial sizes must be 1..8, got {spatial}")
+    if params["step"].shape != spatial:
+        raise MalformedError(f"dft step has shape {params['step'].shape}, want {spatial}")
+    coef = np.multiply(x, params["step"], dtype=F32)
+    basis = dft_basis_2d(*spatial) if len(spatial) == 2 else dft_basis_2d(1, spatial[0])[0, :, 0, :]
+    out = np.zeros(x.shape, dtype=F32)
+    for freq in np.ndindex(*spatial):
+        term = np.multiply(coef[(slice(None), slice(None)) + freq][..., *([None] * len(spatial))], basis[freq],
+                           dtype=F32)
+        out = np.add(out, term, dtype=F32)
     return _affine_tail(out, params)
 
 
@@ -92,6 +151,7 @@ DECODERS: dict[str, tuple[tuple[str, ...], Callable[[np.ndarray, dict], np.ndarr
     "affine": (("scale", "offset"), affine),
     "dct": (("step", "scale", "offset"), dct),
     "block_dct": (("step", "scale", "offset"), block_dct),
+    "dft": (("step", "scale", "offset"), dft),
 }
 
 
