@@ -85,7 +85,7 @@ def block_dct(x: np.ndarray, params: dict) -> np.ndarray:
                     b = np.multiply(ch[u][:, None], cw[v][None, :], dtype=F32)       # B[u, v, y, x]
                     acc = np.add(acc, np.multiply(block[..., u, v][..., None, None], b, dtype=F32), dtype=F32)
             out[..., by:by + bh, bx:bx + bw] = acc
-    return out
+    return _affine_tail(out, params)
 
 
 def _trig(n: int) -> tuple[np.ndarray, np.ndarray]:
