@@ -40,5 +40,6 @@ from . import quant  # noqa: E402,F401
 from . import byteplanes  # noqa: E402,F401
 from . import latent  # noqa: E402,F401
 from . import residual  # noqa: E402,F401
+from . import refine  # noqa: E402,F401  (format 1.4, layered streams)
 
 __all__ = ["CODINGS", "Coding", "DecodeSource", "SegmentRef", "TensorPlan", "WorkUnit", "get_coding", "register"]
