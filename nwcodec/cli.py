@@ -30,7 +30,7 @@ def _cmd_decode(a: argparse.Namespace) -> None:
     from .codec import decode
 
     t0 = time.perf_counter()
-    arrays = decode(read_bytes(a.input))
+    arrays = decode(read_bytes(a.input), level=getattr(a, "level", None))
     save_tensors(arrays, a.output)
     print(f"{a.output}: {len(arrays)} tensors in {time.perf_counter() - t0:.2f} s")
 
@@ -40,7 +40,16 @@ def _cmd_info(a: argparse.Namespace) -> None:
     from .codec import parse
     from .codec.info import format_info, stream_info
 
-    info = stream_info(parse(read_bytes(a.input)))
+    from .codec.levels_frame import is_layered
+
+    data = read_bytes(a.input)
+    if is_layered(data):
+        from .codec.levels_info import format_layered, layered_info
+
+        info = layered_info(data)
+        print(json.dumps(info, indent=1) if a.json else format_layered(info))
+        return
+    info = stream_info(parse(data))
     print(json.dumps(info, indent=1) if a.json else format_info(info))
 
 
@@ -73,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("decode", help="decode to .safetensors or .pt")
     d.add_argument("input")
     d.add_argument("output")
+    d.add_argument("--level", type=int, default=None, help="layered stream: decode this level (0 = coarsest)")
     d.set_defaults(func=_cmd_decode)
     i = sub.add_parser("info", help="describe a bitstream")
     i.add_argument("input")

@@ -188,7 +188,7 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     """
     from .levels_frame import is_layered
 
-    if is_layered(data) or level:
+    if level is not None or is_layered(data):
         from .levels import decode_layered
 
         return decode_layered(data, level=level, names=names, limits=limits, base=base)

@@ -22,7 +22,7 @@ from ..entropy import FreqTable, read_description
 from ..errors import IncompleteLevelError, InputError, LimitExceededError, MalformedError
 from .decoder import FREE_ELEMENTS, MAX_SYMBOLS_PER_BYTE, ParsedStream, StreamSource, check_base, parse
 from .header import validate_header
-from .levels_frame import LEVEL_TYPE, Level, LayeredFrames, walk_levels
+from .levels_frame import LEVEL_TYPE, NotLayeredError, Level, LayeredFrames, walk_levels
 from .units import plan_tensors
 
 CHAINED = ("quant", "refine")
@@ -166,14 +166,21 @@ def decode_layered(data: bytes | bytearray | memoryview, *, level: int | None = 
     """
     if level is not None and (type(level) is not int or level < 0):
         raise InputError(f"level must be a non-negative integer, got {level!r}")
-    ls = parse_layered(data, limits, level)
+    try:
+        ls = parse_layered(data, limits, level)
+    except NotLayeredError:
+        if level:
+            raise
+        from .decoder import decode
+
+        return decode(data, names=names, limits=limits, base=base)
     if level is None and ls.ending == "cut":
         raise IncompleteLevelError(f"the stream ends at byte {ls.cut_at} inside level {len(ls.levels)}; levels "
                                    f"0..{len(ls.levels) - 1} are complete (pass level=)", len(ls.levels))
     want = len(ls.levels) - 1 if level is None else level
     if want >= len(ls.levels):
-        if ls.ending == "cut":
-            raise IncompleteLevelError(f"level {want} is not complete: the data ends at byte {ls.cut_at}; levels "
+        if ls.ending != "nend":
+            raise IncompleteLevelError(f"level {want} is not complete: the data ends at byte {ls.cut_at or ls.size}; levels "
                                        f"0..{len(ls.levels) - 1} are complete", len(ls.levels))
         raise InputError(f"the stream has {len(ls.levels)} levels, no level {want}")
     return decode_levels(ls, want, names, base, limits)

@@ -24,6 +24,10 @@ _LEN_TYPE = struct.Struct("<I4s")
 _HEADER, _OVERHEAD = 12, 12
 
 
+class NotLayeredError(InputError):
+    """A complete stream without ``LEVL``: an ordinary stream, which has exactly one level."""
+
+
 @dataclass
 class Level:
     """The known chunks of one level (its ``LEVL`` chunk last when closed) and its byte range."""
@@ -123,7 +127,7 @@ def walk_levels(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_L
     cut_at = end if ending == "cut" else None
     if levels and not levels[-1].closed:
         if ending == "nend" and len(levels) == 1:
-            raise InputError("not a layered stream (no LEVL chunk): it has one level, decode it without level")
+            raise NotLayeredError("not a layered stream (no LEVL chunk): it has one level")
         if ending == "nend":
             raise MalformedError("a layered stream must close its last level with LEVL before NEND")
         levels.pop()
