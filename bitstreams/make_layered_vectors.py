@@ -49,7 +49,35 @@ def mixed() -> bytes:
                           quality=20, per_channel=True, meta={"vector": "mixed"})
 
 
-VECTORS = {"small": small, "mixed": mixed}
+def scene_psnr(model, views: int = 5) -> float:
+    """Mean PSNR of ``model`` on the test views of the demo scene's procedural data (seed 3, 48 px)."""
+    import tempfile
+
+    from nwcodec.nerf.dataparsers.blender import load_blender
+    from nwcodec.nerf.evaluate import evaluate_dataset
+    from nwcodec.nerf.procedural import generate_scene
+
+    with tempfile.TemporaryDirectory() as d:
+        generate_scene(d, seed=3, resolution=48, n_train=1, n_val=1, n_test=views)
+        return float(evaluate_dataset(model, load_blender(d, "test", background=(1.0, 1.0, 1.0)))[0]["mean_psnr"])
+
+
+def scene() -> bytes:
+    """The committed demo scene (bitstreams/scenes/demo_scene.nwc) as a progressive scene in 3 levels (quality 4,
+    step halved per level), each level's PSNR on the scene's 5 test views recorded in its LEVL chunk."""
+    import torch
+
+    from nwcodec.scene.levels import decode_scene_level, encode_scene_layered
+    from nwcodec.scene.stream import decode_scene
+
+    torch.set_num_threads(1)
+    model = decode_scene((ROOT / "bitstreams" / "scenes" / "demo_scene.nwc").read_bytes())
+    first = encode_scene_layered(model, 3, quality=4, factor=2)
+    psnrs = [scene_psnr(decode_scene_level(first, k)) for k in range(3)]
+    return encode_scene_layered(model, [LevelSpec(factor=2, metrics={"psnr": round(p, 3)}) for p in psnrs], quality=4)
+
+
+VECTORS = {"small": small, "mixed": mixed, "scene": scene}
 
 
 def level_lines(data: bytes) -> str:
