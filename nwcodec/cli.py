@@ -65,6 +65,12 @@ def _cmd_render(a: argparse.Namespace) -> None:
     render_command(a.streams, out=a.out, dataset=a.dataset, frames=a.frames, size=a.size)
 
 
+def _cmd_view(a: argparse.Namespace) -> None:
+    from .viewer.server import view_command
+
+    view_command(a.streams, port=a.port, rate=a.rate, chunk=a.chunk, size=a.size)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser for all subcommands."""
     p = argparse.ArgumentParser(prog="nwcodec", description="Codec for neural-network weights and neural scenes.")
@@ -99,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--frames", type=int, default=30, help="orbit video frames")
     r.add_argument("--size", type=int, default=None, help="render size (pixels)")
     r.set_defaults(func=_cmd_render)
+    v = sub.add_parser("view", help="local web viewer: stream a scene to the page, render levels as they arrive")
+    v.add_argument("streams", nargs="+", help="SCENE.nwc, or SCENE.nwc BASE.nwc for a scene pack")
+    v.add_argument("--port", type=int, default=8765, help="localhost port (0: any free port)")
+    v.add_argument("--rate", type=float, default=1e6, help="bytes per second sent to the page (default 1 MB/s)")
+    v.add_argument("--chunk", type=int, default=4096, help="bytes per network chunk")
+    v.add_argument("--size", type=int, default=128, help="render size in pixels")
+    v.set_defaults(func=_cmd_view)
     return p
 
 
