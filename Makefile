@@ -39,5 +39,8 @@ bench-scene: $(VENV)/.stamp
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
 
+bench-scalable: $(VENV)/.stamp browser
+	$(PY) -m benchmarks.scalable_bench
+
 clean:
 	rm -rf $(VENV) out runs .pytest_cache

@@ -20,30 +20,32 @@ needs_browser = pytest.mark.skipif(EXE is None, reason="no chromium on PATH (Deb
                                                     "installs it when apt-get is available)")
 
 STATE = "JSON.stringify({level: viewer.level, levels: viewer.levels, bytes: viewer.bytes, done: viewer.done, " \
-        "renders: viewer.renders, shown: viewer.shown, first: viewer.firstImageMs})"
+        "renders: viewer.renders, shown: viewer.shown, first: viewer.firstImageMs, pixels: viewer.shownPixels})"
 
 
-def _pixels(b: Browser) -> np.ndarray:
+def _pixels(state: dict) -> np.ndarray:
+    """The image the page showed, as it was when ``state`` was read (the same JS evaluation)."""
     import imageio.v3 as iio
 
-    url = b.js("viewer.shownPixels")
+    url = state["pixels"]
     return iio.imread(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))[..., :3]
 
 
-def _expected(shown: dict, size: int) -> np.ndarray:
+def _expected(shown: dict) -> np.ndarray:
     from nwcodec.scene.levels import decode_scene_level, layered_scene_header
     from nwcodec.viewer.render import view_pixels
 
     data = VECTOR.read_bytes()
     model = decode_scene_level(data, int(shown["level"]))
     return view_pixels(model, layered_scene_header(data).get("camera") or {}, float(shown["az"]),
-                       float(shown["el"]), float(shown["dist"]), size)
+                       float(shown["el"]), float(shown["dist"]), int(shown["px"]))
 
 
 def _state(b: Browser) -> dict:
     return json.loads(b.js(STATE))
 
 
+@pytest.mark.slow
 @needs_browser
 def test_viewer_streams_levels_orbits_and_matches_server_renders() -> None:
     from nwcodec.viewer.server import start_viewer
@@ -57,12 +59,12 @@ def test_viewer_streams_levels_orbits_and_matches_server_renders() -> None:
         first = json.loads(b.wait("viewer.renders >= 1 && " + STATE))
         assert first["shown"]["level"] == 0 and not first["done"]      # level 0 shown before the end
         assert first["bytes"] < len(data)
-        assert np.abs(_pixels(b).astype(int) - _expected(first["shown"], size)).max() <= 1
-        last = json.loads(b.wait("viewer.done && viewer.shown && viewer.shown.level == viewer.levels.length - 1"
-                                 " && " + STATE))
+        assert np.abs(_pixels(first).astype(int) - _expected(first["shown"])).max() <= 1
+        last = json.loads(b.wait(f"viewer.done && viewer.shown && viewer.shown.level == viewer.levels.length - 1 && viewer.shown.px == {size}"
+                                 f" && {STATE}"))
         assert last["bytes"] == len(data) and len(last["levels"]) == 3
-        before = _pixels(b)
-        assert np.abs(before.astype(int) - _expected(last["shown"], size)).max() <= 1
+        before = _pixels(last)
+        assert np.abs(before.astype(int) - _expected(last["shown"])).max() <= 1
         box = b.js("(() => { const r = document.getElementById('view').getBoundingClientRect();"
                    " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
         n = last["renders"]
@@ -71,17 +73,17 @@ def test_viewer_streams_levels_orbits_and_matches_server_renders() -> None:
             b.mouse("mouseMoved", box[0] + dx, box[1] + dx / 4, button="left", buttons=1)
         b.mouse("mouseReleased", box[0] + 120, box[1] + 30, button="left", clickCount=1)
         orbit = json.loads(b.wait(f"viewer.renders > {n} && Math.abs(viewer.az - Number(viewer.shown.az)) < 0.01"
-                                  f" && Math.abs(viewer.el - Number(viewer.shown.el)) < 0.01 && " + STATE))
+                                  f" && Math.abs(viewer.el - Number(viewer.shown.el)) < 0.01 && viewer.shown.px == {size} && " + STATE))
         assert float(orbit["shown"]["az"]) != float(last["shown"]["az"])
-        after = _pixels(b)
+        after = _pixels(orbit)
         assert np.abs(after.astype(int) - before.astype(int)).mean() > 1.0      # the view changed
-        assert np.abs(after.astype(int) - _expected(orbit["shown"], size)).max() <= 1
+        assert np.abs(after.astype(int) - _expected(orbit["shown"])).max() <= 1
         m = orbit["renders"]
         b.mouse("mouseWheel", box[0], box[1], deltaX=0, deltaY=400)
         zoom = json.loads(b.wait(f"viewer.renders > {m} && Math.abs(viewer.dist - Number(viewer.shown.dist)) < 0.001"
-                                 " && " + STATE))
+                                 f" && viewer.shown.px == {size} && " + STATE))
         assert float(zoom["shown"]["dist"]) > float(orbit["shown"]["dist"])
-        assert np.abs(_pixels(b).astype(int) - _expected(zoom["shown"], size)).max() <= 1
+        assert np.abs(_pixels(zoom).astype(int) - _expected(zoom["shown"])).max() <= 1
     finally:
         b.close()
         server.shutdown()

@@ -1,5 +1,5 @@
 """The viewer page: fetches the stream in chunks, echoes each chunk to the server, shows renders; drag to orbit,
-wheel to zoom. ``window.viewer`` exposes the state (bytes, level, camera, last shown render) for tests."""
+wheel to zoom; each view comes as a quarter-size preview, then full size. ``window.viewer`` exposes the state (bytes, level, camera, last shown render) for tests."""
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>nwcodec view</title>
@@ -24,11 +24,16 @@ function status() {
     v.total.toLocaleString() + ' · level ' + (v.level < 0 ? '–' : v.level) + ' of ' + v.levels.length +
     ' complete · az ' + v.az.toFixed(0) + '° el ' + v.el.toFixed(0) + '° dist ' + v.dist.toFixed(2);
 }
-function render() {
+let pending = null;
+function render() {   // a quick quarter-size preview, then the full-size render of the same view
   if (v.level < 0) return;
   if (inflight) { again = true; return; }
   inflight = true;
-  const q = {sid: sid, level: v.level, az: v.az.toFixed(2), el: v.el.toFixed(2), dist: v.dist.toFixed(3)};
+  const full = pending !== null && pending.az === v.az.toFixed(2) && pending.el === v.el.toFixed(2) &&
+    pending.dist === v.dist.toFixed(3) && pending.level === v.level;
+  const q = {sid: sid, level: v.level, az: v.az.toFixed(2), el: v.el.toFixed(2), dist: v.dist.toFixed(3),
+    px: full ? __SIZE__ : Math.max(16, Math.round(__SIZE__ / 4))};
+  pending = full ? null : q;
   const url = '/render?' + new URLSearchParams(q).toString();
   const im = new Image();
   im.onload = () => {
@@ -39,7 +44,8 @@ function render() {
     v.shownPixels = c.toDataURL('image/png');
     v.shown = q; v.renders += 1;
     if (v.firstImageMs === null) v.firstImageMs = performance.now() - v.t0;
-    inflight = false; if (again) { again = false; render(); }
+    inflight = false;
+    if (again) { again = false; render(); } else if (pending !== null) { render(); }
   };
   im.onerror = () => { inflight = false; };
   im.src = url;

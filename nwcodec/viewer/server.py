@@ -2,7 +2,7 @@
 
 ``GET /`` the page; ``GET /stream`` the ``.nwc`` bytes in chunks at a set rate (as a network would deliver them);
 ``POST /append?sid=`` the page echoes each chunk it received, so the server decodes exactly what the page holds;
-``GET /render?sid=&level=&az=&el=&dist=`` a PNG of that level from that orbit camera (409 before it arrived).
+``GET /render?sid=&level=&az=&el=&dist=&px=`` a PNG of that level from that orbit camera (409 before it arrived).
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/":
             s = self.server
             page = (PAGE.replace("__NAME__", html.escape(s.name)).replace("__TOTAL__", str(len(s.scene)))
-                    .replace("__DIST__", "4.0").replace("__DISPLAY__", str(max(256, 2 * s.size))))
+                    .replace("__DIST__", "4.0").replace("__DISPLAY__", str(max(256, 2 * s.size))).replace("__SIZE__", str(s.size)))
             self._send(200, page.encode(), "text/html; charset=utf-8")
         elif url.path == "/stream":
             self._stream()
@@ -103,13 +103,14 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             level = int(q["level"])
             az, el, dist = float(q["az"]), float(q["el"]), float(q["dist"])
+            px = min(max(int(q.get("px", self.server.size)), 16), self.server.size)
         except (KeyError, ValueError):
             self._send(400, b"bad parameters", "text/plain")
             return
         if sess is None or level not in sess.models:
             self._send(409, b"level not received yet", "text/plain")
             return
-        pixels = view_pixels(sess.models[level], sess.camera, az, el, dist, self.server.size)
+        pixels = view_pixels(sess.models[level], sess.camera, az, el, dist, px)
         self._send(200, png_bytes(pixels), "image/png", {"X-Level": str(level)})
 
     def do_POST(self) -> None:
