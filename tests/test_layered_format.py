@@ -204,3 +204,34 @@ def test_cli_level_and_info(tmp_path: Path, capsys) -> None:
     cut.write_bytes(src.read_bytes()[:_levels("small")[1][1] + 3])
     assert main(["decode", str(cut), str(tmp_path / "x.safetensors")]) == 1
     assert main(["decode", str(cut), str(tmp_path / "x.safetensors"), "--level", "1"]) == 0
+
+
+def test_random_damage_gives_typed_errors_and_never_touches_earlier_levels() -> None:
+    """Bytes changed inside one chunk (CRC repaired, so only the codec layer can notice): every decode either
+    succeeds or raises an NwcodecError, and levels that end before the damaged chunk keep their digests."""
+    from nwcodec.errors import NwcodecError
+
+    data = _data("small")
+    levels = _levels("small")
+    frames, pos = [], 12
+    while pos < len(data) - 12:
+        n = struct.unpack_from("<I", data, pos)[0]
+        frames.append((pos, n))
+        pos += n + 12
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        p, n = frames[int(rng.integers(len(frames)))]
+        if n == 0:
+            continue
+        b = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            b[p + 8 + int(rng.integers(n))] = int(rng.integers(256))
+        b[p + 8 + n:p + 12 + n] = struct.pack("<I", zlib.crc32(bytes(b[p + 4:p + 8 + n])))
+        for k, end, want in levels:
+            if end <= p:
+                assert tensor_digest(decode(bytes(b), level=k)) == want
+            else:
+                try:
+                    decode(bytes(b), level=k)
+                except NwcodecError:
+                    pass
