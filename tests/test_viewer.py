@@ -118,3 +118,21 @@ def test_view_command_serves_page_stream_and_refuses_early_renders() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("files", [["scenes/demo_scene.nwc"], ["packs/scene_0.nwc", "packs/base.nwc"]])
+def test_session_decodes_committed_single_level_scenes_when_complete(files: list[str]) -> None:
+    """Plain (one-level) scene streams and pack scenes: nothing to show until the last byte, then one level
+    that renders the same pixels as the scene decoded directly."""
+    from nwcodec.scene.pack import decode_pack_scene
+    from nwcodec.scene.stream import decode_scene
+    from nwcodec.viewer.render import view_pixels
+    from nwcodec.viewer.session import Session
+
+    scene = (ROOT / "bitstreams" / files[0]).read_bytes()
+    base = (ROOT / "bitstreams" / files[1]).read_bytes() if len(files) == 2 else None
+    s = Session(len(scene), base)
+    assert s.append(scene[:-1])["level"] == -1
+    assert s.append(scene[-1:])["level"] == 0
+    direct = decode_scene(scene) if base is None else decode_pack_scene(base, scene)
+    assert np.array_equal(view_pixels(s.models[0], s.camera, 10, 20, 4.0, 24), view_pixels(direct, {}, 10, 20, 4.0, 24))

@@ -137,6 +137,15 @@ def start_viewer(scene: bytes, base: bytes | None = None, **kw) -> tuple[ViewerS
     return server, thread
 
 
+def _is_delta(data: bytes) -> bool:
+    from ..codec import parse
+
+    try:
+        return parse(data).base_sha256 is not None
+    except Exception:
+        return False
+
+
 def view_command(streams: list[str], port: int = 8765, rate: float = 1e6, chunk: int = 4096, size: int = 128) -> None:
     """``nwcodec view SCENE.nwc [BASE.nwc]``: serve until interrupted."""
     from pathlib import Path
@@ -148,6 +157,9 @@ def view_command(streams: list[str], port: int = 8765, rate: float = 1e6, chunk:
         raise InputError(f"give SCENE.nwc or SCENE.nwc BASE.nwc, got {len(streams)} files")
     scene = read_bytes(streams[0])
     base = read_bytes(streams[1]) if len(streams) == 2 else None
+    if base is not None and _is_delta(base) and not _is_delta(scene):   # given as BASE SCENE (as `render`)
+        scene, base = base, scene
+        streams = streams[::-1]
     server = ViewerServer(scene, base, name=Path(streams[0]).name, port=port, rate=rate, chunk=chunk, size=size)
     print(f"nwcodec view: {server.url} ({len(scene):,} bytes at {rate:,.0f} B/s; Ctrl-C to stop)", flush=True)
     try:
