@@ -2,7 +2,7 @@
 
 Parts (``--parts``, default all; each part's results are merged into ``benchmarks/results/scalable.json`` as it ends):
 
-* ``cnn``: the shared pretrained MNIST CNN, post-training layered stream (quality 20, step halved per level, 5
+* ``cnn``: the shared pretrained MNIST CNN, post-training layered stream (quality 10, step halved per level, 5
   levels) vs ``nwcodec.encode`` single-rate streams bisected on quality to the same bytes as each level's prefix.
 * ``lenet5``: LeNet-5-Caffe trained float (``--lenet5-epochs``), then the same comparison.
 * ``qat``: rate-scalable QAT (``nwcodec.train.layered_qat``) fine-tuning the MNIST CNN for ``--qat-epochs`` over 4
@@ -85,8 +85,8 @@ def part_cnn(args) -> dict:
     model = MnistCNN()
     model.load_state_dict(torch.load(CNN, weights_only=True, map_location="cpu"))
     state = {k: v.numpy() for k, v in model.state_dict().items()}
-    data = encode_layered(state, [LevelSpec()] * 5, quality=20, factor=2)
-    return {"stream": "post-training, quality 20, factor 2, 5 levels", **compare_levels("cnn", model, state, data, test)}
+    data = encode_layered(state, [LevelSpec()] * 5, quality=10, factor=2)
+    return {"stream": "post-training, quality 10, factor 2, 5 levels", **compare_levels("cnn", model, state, data, test)}
 
 
 def _train_float(model, train, epochs: int, lr: float = 1e-3, seed: int = 0):
