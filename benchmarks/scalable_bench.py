@@ -134,9 +134,9 @@ def part_qat(args) -> dict:
 
 
 def part_lcs(args) -> dict:
-    from nwcodec.train.layered_common import chained_names, magnitude_mask, fake_quant
+    from nwcodec.train.layered_common import chained_names
     from nwcodec.train.layered_config import validate_layered
-    from nwcodec.train.layered_lcs import bits_step, compress, level_alphas, train_lcs
+    from nwcodec.train.layered_lcs import compress, level_alphas, train_lcs
     from nwcodec.train.models import LeNet300100
 
     train, test = mnist()
@@ -156,18 +156,16 @@ def part_lcs(args) -> dict:
             acc_sub = accuracy(base, {k: v.detach().numpy() for k, v in params.items()}, test)
             torch.manual_seed(0)
             ind = LeNet300100()
-            one = validate_layered({"method": "lcs", "epochs": args.lcs_epochs, "lr": 1e-3,
-                                    "lcs": {"subspace": "point", "compress": mode,
-                                            mode: [p, p] if mode == "sparsity" else [p]}})
-            ind_sub = train_lcs(ind, train, one)
+            # the same compression at the same alpha, fixed for every step of a point (one network)
+            one = dict(cfg, lcs=dict(cfg["lcs"], subspace="point"))
+            ind_sub = train_lcs(ind, train, one, alpha=a)
             with torch.no_grad():
-                ip = compress(ind_sub.at(1.0 if mode == "bits" else 0.0), names, one, 1.0 if mode == "bits" else 0.0)
+                ip = compress(ind_sub.at(a), names, one, a)
             acc_ind = accuracy(ind, {k: v.detach().numpy() for k, v in ip.items()}, test)
             rows.append({mode: p, "subspace": acc_sub, "individual": acc_ind, "gap": acc_ind - acc_sub})
             print(f"lcs {mode} {p}: subspace {acc_sub:.2f} %  individual {acc_ind:.2f} %", flush=True)
         out[mode] = rows
         out[f"{mode}_within_0.5"] = all(r["gap"] <= 0.5 for r in rows)
-    del magnitude_mask, fake_quant, bits_step
     return out
 
 

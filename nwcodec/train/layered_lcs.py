@@ -75,16 +75,18 @@ def level_alphas(cfg: dict[str, Any]) -> list[float]:
     return [(b - lo) / (hi - lo) if hi > lo else 1.0 for b in lcs["bits"]]
 
 
-def train_lcs(model: nn.Module, train, cfg: dict[str, Any]) -> Subspace:
-    """Train the subspace (α drawn per batch); the model's own parameters are left untouched."""
+def train_lcs(model: nn.Module, train, cfg: dict[str, Any], alpha: float | None = None) -> Subspace:
+    """Train the subspace (α drawn per batch, or fixed at ``alpha``: one network trained at one operating
+    point, the individually trained baseline); the model's own parameters are left untouched."""
     sub = Subspace(model, cfg["lcs"]["subspace"], cfg["seed"])
     names = chained_names(model)
     buffers = dict(model.named_buffers())
     opt = torch.optim.Adam(sub.parameters(), lr=cfg["lr"])
     rng = np.random.default_rng(cfg["seed"])
     for x, y in batches(train, cfg["batch_size"], cfg["epochs"], cfg["max_steps"], cfg["seed"]):
-        alpha = float(rng.integers(0, 2)) if rng.random() < 0.5 else float(rng.random())
-        loss = task_loss(model, compress(sub.at(alpha), names, cfg, alpha), buffers, x, y)
+        a = float(rng.integers(0, 2)) if rng.random() < 0.5 else float(rng.random())
+        a = a if alpha is None else alpha
+        loss = task_loss(model, compress(sub.at(a), names, cfg, a), buffers, x, y)
         loss = loss + cfg["lcs"]["beta"] * sub.cos2()
         opt.zero_grad()
         loss.backward()
