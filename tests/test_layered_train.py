@@ -32,6 +32,8 @@ print(json.dumps({'recorded': [r['metrics']['accuracy'] for r in info['levels']]
 """
 
 
+@pytest.mark.slow
+@pytest.mark.slow
 @pytest.mark.parametrize("config", ["layered_tiny_qat.yaml", "layered_tiny_lcs.yaml"])
 def test_train_exports_layered_stream(config: str, tmp_path: Path) -> None:
     summary = run_config(REPO / "configs" / config, [f"out_dir={tmp_path}"])
