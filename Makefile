@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean browser bench-scalable
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack clean wheel browser bench-scalable
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,9 @@ bench-pack: $(VENV)/.stamp
 bench-scalable: $(VENV)/.stamp browser
 	$(PY) -m benchmarks.scalable_bench
 
+# A wheel (and sdist) in dist/; the base install needs numpy + constriction only.
+wheel: $(VENV)/.stamp
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
 clean:
-	rm -rf $(VENV) out runs .pytest_cache
+	rm -rf $(VENV) out runs .pytest_cache dist build

@@ -236,6 +236,22 @@ def residual_delta() -> tuple[bytes, dict]:
     return _residual_pair()[1], {}
 
 
+def tied_aliases() -> tuple[bytes, dict]:
+    """Format 1.3: tied tensors coded once (``ALIS`` chunk): a quantized embedding used as the output head and a
+    lossless norm weight used twice; the aliases must decode equal to their targets."""
+    rng = np.random.default_rng(14)
+    emb = rng.normal(0, 0.05, (40, 16)).astype(np.float32)
+    norm = rng.normal(1, 0.1, 16).astype(np.float32)
+    state = {"embed.weight": emb, "norm.weight": norm, "head.bias": np.zeros(40, np.float32),
+             "lm_head.weight": emb, "final_norm.weight": norm}
+    data = encode(state, quality=50, compress_header=False)
+    arrays = decode(data)
+    if not (arrays["lm_head.weight"].tobytes() == arrays["embed.weight"].tobytes()
+            and list(arrays)[-2:] == ["lm_head.weight", "final_norm.weight"]):
+        raise AssertionError("aliases do not decode as their targets")
+    return data, {"norm.weight": norm, "final_norm.weight": norm}
+
+
 def _old(build):
     """Wrap a generator of the first vector set (no construction check)."""
     return lambda: (build(), {})
@@ -255,6 +271,7 @@ VECTORS = {
     "large_parallel": large_parallel,
     "residual_base": residual_base,
     "residual_delta": residual_delta,               # format 1.1, decoded with base = residual_base.nwc
+    "tied_aliases": tied_aliases,                   # format 1.3 (ALIS)
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .codec import decode, encode_latent_model, parse
 from .handoff import encode
+from .extras import MissingExtraError
+from .io import load_file, load_model, save_file
 from .errors import (BadMagicError, BaseMismatchError, BitstreamError, ChecksumError, ConfigError,
                      DuplicateNameError, FloatEnvironmentError, InputError, LimitExceededError, MalformedError,
                      NwcodecError, TruncatedError, UnknownChunkError, UnsupportedVersionError)
@@ -31,7 +33,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'nwcodec' has no attribute {name!r}")
 
 
-__all__ = ["encode", "decode", "encode_latent_model", "parse", "load_into_module", "reparameterize",
+__all__ = ["encode", "decode", "save_file", "load_file", "load_model", "MissingExtraError", "encode_latent_model", "parse", "load_into_module", "reparameterize",
            "decode_scene", "encode_scene", "NwcodecError", "BitstreamError", "TruncatedError", "BadMagicError",
            "UnsupportedVersionError", "ChecksumError", "UnknownChunkError", "LimitExceededError",
            "MalformedError", "DuplicateNameError", "BaseMismatchError", "ConfigError", "InputError",

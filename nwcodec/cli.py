@@ -1,127 +1,54 @@
-"""The ``nwcodec`` command line: encode, decode, info, train, render.
+"""The ``nwcodec`` command line. Subcommands live in ``nwcodec/cli_*.py``; each module's
+``register(subparsers)`` adds its commands (add a module to ``COMMAND_MODULES`` to add commands).
 
-Every failure caused by input (missing file, bad bitstream, bad config) prints one line to
-stderr and exits with status 1; no partially written output file is left behind.
+Input faults print one line (``nwcodec: error: …``) and exit 1, leaving no partial output; usage faults
+(bad options) exit 2; a missing optional dependency names its extra (exit 1). This module imports
+neither torch nor any optional dependency, so ``decode``, ``info`` and ``eval`` run on the base install.
 """
 from __future__ import annotations
 
-import argparse
-import json
+import importlib
+import signal
 import sys
-import time
 
+from .cli_common import Parser
 from .errors import NwcodecError
 
-
-def _cmd_encode(a: argparse.Namespace) -> None:
-    from .cli_io import atomic_path
-    from .codec import encode
-
-    t0 = time.perf_counter()
-    data = encode(a.input, quality=a.quality, rel_error=a.rel_error, per_channel=a.per_channel, rdo=a.rdo,
-                  lossless=a.lossless, progress=a.progress or sys.stderr.isatty())
-    with atomic_path(a.output) as tmp:
-        tmp.write_bytes(data)
-    print(f"{a.output}: {len(data):,} bytes in {time.perf_counter() - t0:.2f} s")
+COMMAND_MODULES = ("nwcodec.cli_weights", "nwcodec.cli_eval", "nwcodec.cli_plot", "nwcodec.cli_train",
+                   "nwcodec.cli_view")
 
 
-def _cmd_decode(a: argparse.Namespace) -> None:
-    from .cli_io import read_bytes, save_tensors
-    from .codec import decode
-
-    t0 = time.perf_counter()
-    arrays = decode(read_bytes(a.input), level=getattr(a, "level", None))
-    save_tensors(arrays, a.output)
-    print(f"{a.output}: {len(arrays)} tensors in {time.perf_counter() - t0:.2f} s")
-
-
-def _cmd_info(a: argparse.Namespace) -> None:
-    from .cli_io import read_bytes
-    from .codec import parse
-    from .codec.info import format_info, stream_info
-
-    from .codec.levels_frame import is_layered
-
-    data = read_bytes(a.input)
-    if is_layered(data):
-        from .codec.levels_info import format_layered, layered_info
-
-        info = layered_info(data)
-        print(json.dumps(info, indent=1) if a.json else format_layered(info))
-        return
-    info = stream_info(parse(data))
-    print(json.dumps(info, indent=1) if a.json else format_info(info))
-
-
-def _cmd_train(a: argparse.Namespace) -> None:
-    from .train.dispatch import run_config
-
-    run_config(a.config, overrides=a.set or [])
-
-
-def _cmd_render(a: argparse.Namespace) -> None:
-    from .scene.render_cli import render_command
-
-    render_command(a.streams, out=a.out, dataset=a.dataset, frames=a.frames, size=a.size)
-
-
-def _cmd_view(a: argparse.Namespace) -> None:
-    from .viewer.server import view_command
-
-    view_command(a.streams, port=a.port, rate=a.rate, chunk=a.chunk, size=a.size)
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """Argument parser for all subcommands."""
-    p = argparse.ArgumentParser(prog="nwcodec", description="Codec for neural-network weights and neural scenes.")
-    sub = p.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("encode", help="compress a .pt/.pth/.safetensors model")
-    e.add_argument("input")
-    e.add_argument("output")
-    e.add_argument("--quality", type=float, default=60.0, help="SNR target ≈ quality/2 dB per tensor (default 60)")
-    e.add_argument("--rel-error", type=float, default=None, help="target RMS error relative to each tensor's RMS")
-    e.add_argument("--per-channel", action="store_true", help="one step per output channel")
-    e.add_argument("--rdo", type=float, default=0.0, help="rate-distortion optimized rounding strength (e.g. 0.1)")
-    e.add_argument("--lossless", action="store_true", help="bit-exact coding of every tensor")
-    e.add_argument("--progress", action="store_true", help="show a progress bar")
-    e.set_defaults(func=_cmd_encode)
-    d = sub.add_parser("decode", help="decode to .safetensors or .pt")
-    d.add_argument("input")
-    d.add_argument("output")
-    d.add_argument("--level", type=int, default=None, help="layered stream: decode this level (0 = coarsest)")
-    d.set_defaults(func=_cmd_decode)
-    i = sub.add_parser("info", help="describe a bitstream")
-    i.add_argument("input")
-    i.add_argument("--json", action="store_true")
-    i.set_defaults(func=_cmd_info)
-    t = sub.add_parser("train", help="train from a YAML config (classifier, scene or scene pack)")
-    t.add_argument("config")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
-    t.set_defaults(func=_cmd_train)
-    r = sub.add_parser("render", help="render a scene bitstream (or BASE SCENE pair)")
-    r.add_argument("streams", nargs="+", help="SCENE.nwc, or BASE.nwc SCENE.nwc for a scene pack")
-    r.add_argument("--out", required=True)
-    r.add_argument("--dataset", default=None, help="NeRF-Synthetic scene dir: render its test views with PSNR/SSIM")
-    r.add_argument("--frames", type=int, default=30, help="orbit video frames")
-    r.add_argument("--size", type=int, default=None, help="render size (pixels)")
-    r.set_defaults(func=_cmd_render)
-    v = sub.add_parser("view", help="local web viewer: stream a scene to the page, render levels as they arrive")
-    v.add_argument("streams", nargs="+", help="SCENE.nwc, or SCENE.nwc BASE.nwc for a scene pack")
-    v.add_argument("--port", type=int, default=8765, help="localhost port (0: any free port)")
-    v.add_argument("--rate", type=float, default=1e6, help="bytes per second sent to the page (default 1 MB/s)")
-    v.add_argument("--chunk", type=int, default=4096, help="bytes per network chunk")
-    v.add_argument("--size", type=int, default=128, help="render size in pixels")
-    v.set_defaults(func=_cmd_view)
+    from . import __version__
+
+    p = Parser(prog="nwcodec", description="Codec for neural-network weights and neural scenes.")
+    p.add_argument("--version", action="version", version=f"nwcodec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    if argv is None and hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `nwcodec info x | head` ends quietly
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     try:
         args.func(args)
     except NwcodecError as exc:
-        print(f"nwcodec: error: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}", file=sys.stderr)
+        print(f"nwcodec: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("nwcodec: error: out of memory", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"nwcodec: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

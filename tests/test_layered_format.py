@@ -1,4 +1,4 @@
-"""Layered streams (format 1.4, FORMAT.md 6.15): committed vectors per level, prefixes, truncation at every
+"""Layered streams (format 1.4, FORMAT.md 6.16): committed vectors per level, prefixes, truncation at every
 byte, hostile LEVL contents, refusal by older decoders, CLI ``--level`` and ``info``."""
 from __future__ import annotations
 

@@ -16,11 +16,12 @@ from ..decoders.fp_env import check_subnormals
 from ..entropy import FreqTable, read_description
 from ..entropy.describe import TableDescription
 from ..errors import BaseMismatchError, InputError, LimitExceededError, MalformedError
+from .aliases import ALIAS_TYPE, expand, read_aliases
 from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
 from .units import decode_serial, plan_tensor, plan_tensors
 
-KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "note"})
+KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "note"})
 BASE_HASH_BYTES = 32
 MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
@@ -41,6 +42,7 @@ class ParsedStream:
     size: int
     base_sha256: bytes | None = None
     header_bytes: int = 0
+    aliases: dict[str, str] | None = None   # format 1.3 tied names: alias -> coded tensor
     _tables: dict[int, FreqTable] | None = None
 
     def table(self, k: int) -> FreqTable:
@@ -52,6 +54,7 @@ class ParsedStream:
         return self._tables[k]
 
     def index(self, name: str) -> int:
+        name = (self.aliases or {}).get(name, name)
         for i, t in enumerate(self.tensors):
             if t["name"] == name:
                 return i
@@ -69,8 +72,11 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise MalformedError("stream must start with exactly one header chunk (HEAD or ZHDR)")
     critical = [t for t in types if t[0].isupper()]
     n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
-    if n_base > 1 or critical != [types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
-        raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks")
+    n_alis = critical.count(ALIAS_TYPE)
+    if n_base > 1 or n_alis > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten
+                                                + [ALIAS_TYPE] * n_alis):
+        raise MalformedError("chunks out of order: HEAD, optional BASE, then TABL chunks, then TENS chunks, "
+                             "optional ALIS")
     header = strict_json.loads(header_json(c.chunks[0], limits), limits)
     listed = header.get("tensors")
     if isinstance(listed, list) and len(listed) <= limits.max_tensors and len(listed) != n_ten:
@@ -87,10 +93,12 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise MalformedError(f"BASE chunk must hold a {BASE_HASH_BYTES}-byte SHA-256, got {len(base)} bytes")
     if (base is not None) != any(getattr(get_coding(t["coding"]), "needs_base", False) for t in tensors):
         raise MalformedError("residual tensors and a BASE chunk must come together")
+    alis = next((ch.data for ch in c.chunks if ch.type == ALIAS_TYPE), None)
+    aliases = None if alis is None else read_aliases(alis, [t["name"] for t in tensors], limits)
     if any(getattr(get_coding(t["coding"]), "needs_level", False) for t in tensors):
         raise MalformedError("refine tensors belong to later levels of a layered stream (format 1.4, LEVL)")
     return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base,
-                        len(c.chunks[0].data))
+                        len(c.chunks[0].data), aliases)
 
 
 def check_decoded_size(tensors: list[dict], stream_bytes: int, limits: Limits) -> None:
@@ -184,7 +192,7 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     is available); the output is identical for every worker count. A delta stream (format 1.1,
     scene packs) needs ``base``, the exact bytes of the base stream it names
     (:class:`~nwcodec.errors.BaseMismatchError` otherwise). A layered stream (format 1.4) decodes
-    to its last level, or to ``level`` (from any prefix holding levels ``0..level``; FORMAT.md 6.15).
+    to its last level, or to ``level`` (from any prefix holding levels ``0..level``; FORMAT.md 6.16).
     """
     from .levels_frame import is_layered
 
@@ -195,15 +203,19 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     ps = parse(data, limits)
     check_subnormals()
     base_ps = check_base(ps, base, limits)
-    wanted = list(range(len(ps.tensors))) if names is None else [_find(ps, n) for n in names]
+    wanted = list(range(len(ps.tensors))) if names is None else sorted({_find(ps, n) for n in names})
     plans = plan_tensors(ps.tensors, ps.payloads, wanted)
     src = StreamSource(ps, base_ps)
     n_workers = _workers(ps, wanted, workers)
     if n_workers > 1:
         from .parallel import decode_parallel
 
-        return decode_parallel(plans, src, n_workers)
-    return decode_serial(plans, src)
+        arrays = decode_parallel(plans, src, n_workers)
+    else:
+        arrays = decode_serial(plans, src)
+    if names is None:
+        return expand(arrays, ps.aliases or {})
+    return {n: arrays[ps.tensors[_find(ps, n)]["name"]] for n in names}
 
 
 def _workers(ps: ParsedStream, wanted: list[int], workers: int | None) -> int:

@@ -17,7 +17,8 @@ from ..codings.dtypes import FLOAT_DTYPES
 from .latent_spec import LatentTensor, PriorSpec
 from .payloads import byte_planes, raw_bytes, write_segments
 from .quantize import quantize, rel_error_for_quality, step_sizes
-from .sources import load_weights
+from .aliases import ALIAS_MINOR, alias_chunk
+from .sources import load_source
 
 DEFAULT_SEGMENT = 1 << 20
 MIN_QUANT_ELEMENTS = 64
@@ -116,7 +117,7 @@ class _StreamBuilder:
         return sum(table_work(d.n) for d in self.tables)
 
     def finish(self, extra: dict[str, Any] | None, notes: Iterable[str] = (), base_sha256: bytes | None = None,
-               compress_header: bool = True) -> bytes:
+               compress_header: bool = True, aliases: dict[str, str] | None = None) -> bytes:
         head = {"kind": self.kind, "tensors": self.entries, "tables": len(self.tables)}
         head.update(extra or {})
         chunks = [header_chunk(strict_json.dumps(head), compress_header)]
@@ -124,9 +125,10 @@ class _StreamBuilder:
             chunks.append(Chunk("BASE", base_sha256))
         chunks += [Chunk("TABL", write_description(d)) for d in self.tables]
         chunks += [Chunk("TENS", p) for p in self.payloads]
+        chunks += [alias_chunk(aliases)] if aliases else []
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
         needs_1_1 = base_sha256 is not None or chunks[0].type == "ZHDR"
-        return pack(chunks, version=(1, 1) if needs_1_1 else (1, 0))
+        return pack(chunks, version=(1, ALIAS_MINOR) if aliases else (1, 1) if needs_1_1 else (1, 0))
 
 
 def _within_table_work(kind: str, segment_size: int, fill: Callable[[_StreamBuilder], None],
@@ -178,7 +180,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            meta: dict | None = None, notes: Iterable[str] = (), progress: bool = False,
            policy: Callable[[str, np.ndarray], str] | None = None,
            steps: dict[str, float] | None = None, kind: str = "weights",
-           extra: dict | None = None, compress_header: bool = True) -> bytes:
+           extra: dict | None = None, compress_header: bool = True, tie: bool = True) -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
     Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
@@ -191,12 +193,15 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     ``compress_header=False`` keeps the plain ``HEAD`` chunk (format 1.0 readers) instead of a
     smaller zlib-compressed ``ZHDR`` (1.1).
     Tables are kept within what a default decoder accepts (``Limits.max_table_work``).
+    Tensors sharing storage (tied weights) are coded once and named again in an ``ALIS`` chunk (format 1.3);
+    ``tie=False`` codes each separately. Notes of the source (e.g. a model directory's config.json) are kept.
     Modules reparameterized by :mod:`nwcodec.reparam` go through :func:`nwcodec.encode` instead.
     """
     if _is_reparameterized_module(weights):
         raise InputError("this module is reparameterized (EPR): encode it with nwcodec.encode, which codes its "
                          "integer latents")
-    arrays, dtypes = load_weights(weights)
+    src = load_source(weights, tie=tie)
+    arrays, dtypes = src.arrays, src.dtypes
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     if not rel > 0:
         raise ValueError("rel_error must be positive")
@@ -221,7 +226,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     head_extra = dict(extra or {})
     if meta:
         head_extra["meta"] = meta
-    return b.finish(head_extra, notes, compress_header=compress_header)
+    return b.finish(head_extra, [*src.notes, *notes], compress_header=compress_header, aliases=src.aliases)
 
 
 def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: dict[str, PriorSpec],

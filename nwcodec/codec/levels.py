@@ -2,7 +2,7 @@
 
 Level 0 is an ordinary stream body (``HEAD BASE? TABL* TENS*``) closed by ``LEVL``; each later level
 is ``TABL* TENS* LEVL`` whose ``LEVL`` JSON lists its tensor entries (``refine`` residuals on a finer
-step, or any non-delta 1.x coding replacing the tensor). See FORMAT.md 6.15. Numpy + constriction only.
+step, or any non-delta 1.x coding replacing the tensor). See FORMAT.md 6.16. Numpy + constriction only.
 """
 from __future__ import annotations
 

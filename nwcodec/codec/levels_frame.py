@@ -1,7 +1,7 @@
 """Framing of layered streams (format 1.4): a walk that accepts a prefix, and the split into levels.
 
 A layered stream is ``level_0 level_1 … level_n-1 NEND``; each level ends with a critical ``LEVL``
-chunk (FORMAT.md 6.15). A prefix of the bytes that ends right after a ``LEVL`` chunk is a valid
+chunk (FORMAT.md 6.16). A prefix of the bytes that ends right after a ``LEVL`` chunk is a valid
 stream on its own; a prefix that ends elsewhere holds the levels closed before the cut.
 Container rules (magic, version, limits, CRC, type letters) are those of FORMAT.md 1-3 and 7, over
 the chunks up to the point where the walk stops.
@@ -18,7 +18,7 @@ from ..errors import (BadMagicError, ChecksumError, InputError, LimitExceededErr
                       UnknownChunkError, UnsupportedVersionError)
 
 LEVEL_TYPE = "LEVL"
-LEVEL_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "LEVL", "note"})
+LEVEL_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "LEVL", "note"})
 MAX_LEVELS = 1 << 10
 _LEN_TYPE = struct.Struct("<I4s")
 _HEADER, _OVERHEAD = 12, 12

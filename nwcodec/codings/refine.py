@@ -4,7 +4,7 @@ HEAD keys (in a ``LEVL`` chunk, never in ``HEAD``): ``name shape dtype coding ax
 Payload after the index: ``f32 steps[k]`` (finite; ``k = shape[axis]`` or 1), then a segment list of
 ``numel`` integer residuals ``r`` under ``table``. With ``Q`` the integers of the same tensor at the
 previous level (from a ``quant`` or ``refine`` entry), the new integers are ``Q' = factor * Q + r``
-(must fit int32) and the tensor is ``float32(Q') * step`` exactly as ``quant`` (FORMAT.md 6.6, 6.15).
+(must fit int32) and the tensor is ``float32(Q') * step`` exactly as ``quant`` (FORMAT.md 6.6, 6.16).
 """
 from __future__ import annotations
 

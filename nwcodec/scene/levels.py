@@ -1,7 +1,7 @@
 """Progressive scenes: a scene stream in levels (format 1.4); level 0 renders a coarse scene, each level sharpens it.
 
 The header (level 0's ``HEAD``, kind ``scene``) carries ``scene.model`` and ``scene.camera`` as in FORMAT.md 6.12;
-the field's weights are quantized coarsely in level 0 and refined level by level (``refine`` coding, 6.15).
+the field's weights are quantized coarsely in level 0 and refined level by level (``refine`` coding, 6.16).
 Works with any field a :class:`~nwcodec.nerf.model.SceneModel` config describes (its float weights).
 """
 from __future__ import annotations

@@ -10,12 +10,12 @@ import numpy as np
 from . import sjson
 from .codings import Context, decode_tensor
 from .container import split
-from .errors import BaseMismatchError, LimitExceededError, MalformedError
+from .errors import BaseMismatchError, DuplicateNameError, LimitExceededError, MalformedError
 from .header import validate
 from .reader import Reader
 from .tables import parse_table
 
-KNOWN = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "note"})
+KNOWN = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "note"})
 MAX_SYMBOLS_PER_BYTE = 1 << 19
 FREE_ELEMENTS = 1 << 20
 
@@ -44,8 +44,10 @@ def stream_info(data: bytes) -> dict:
         raise MalformedError("the first chunk must be the one header chunk (HEAD or ZHDR)")
     critical = [t for t in types if t[0].isupper()]
     n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
-    if n_base > 1 or critical != [types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab + ["TENS"] * n_ten:
-        raise MalformedError("critical chunks out of order (HEAD BASE? TABL* TENS*)")
+    n_al = critical.count("ALIS")
+    if n_base > 1 or n_al > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["TABL"] * n_tab
+                                              + ["TENS"] * n_ten + ["ALIS"] * n_al):
+        raise MalformedError("critical chunks out of order (HEAD BASE? TABL* TENS* ALIS?)")
     raw_header = chunks[0].data if types[0] == "HEAD" else _zhdr(chunks[0].data)
     header = sjson.loads(raw_header)
     tensors = validate(header, n_tab)
@@ -68,7 +70,9 @@ def stream_info(data: bytes) -> dict:
         raise MalformedError("BASE chunk is not 32 bytes")
     if bool(base) != has_residual:
         raise MalformedError("BASE chunk and residual tensors must come together")
+    aliases = _aliases(next((c.data for c in chunks if c.type == "ALIS"), None), [t["name"] for t in tensors])
     return dict(version=version, header=header, tensors=tensors, tables=tables, notes=notes, skipped=skipped,
+                aliases=aliases,
                 base_sha256=base[0] if base else None,
                 payloads=[c.data for c in chunks if c.type == "TENS"])
 
@@ -82,7 +86,30 @@ def _decode(data: bytes, base: bytes | None) -> tuple[list[tuple[str, np.ndarray
         ctx.base_latents = _decode(base, None)[1].latents
     out = [(t["name"], decode_tensor(t, i, p, ctx))
            for i, (t, p) in enumerate(zip(info["tensors"], info["payloads"]))]
+    by_name = dict(out)
+    out += [(alias, by_name[target]) for alias, target in info["aliases"]]
     return out, ctx
+
+
+def _aliases(data: bytes | None, names: list[str]) -> list[tuple[str, str]]:
+    """FORMAT.md 6.15: ``{"aliases": [[alias, target], ...]}``; new names, targets among the HEAD tensors."""
+    if data is None:
+        return []
+    obj = sjson.loads(data)
+    pairs = obj.get("aliases") if isinstance(obj, dict) and list(obj) == ["aliases"] else None
+    if not isinstance(pairs, list) or not pairs:
+        raise MalformedError("ALIS payload must be {\"aliases\": [[alias, target], ...]}, non-empty")
+    taken, out = set(names), []
+    for p in pairs:
+        if not (isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p)):
+            raise MalformedError("ALIS entry is not a pair of names")
+        if p[0] in taken:
+            raise DuplicateNameError(f"ALIS alias {p[0]!r} is already a name")
+        if p[1] not in names:
+            raise MalformedError(f"ALIS target {p[1]!r} is not a HEAD tensor")
+        taken.add(p[0])
+        out.append((p[0], p[1]))
+    return out
 
 
 def decode(data: bytes, base: bytes | None = None) -> list[tuple[str, np.ndarray]]:

@@ -1,4 +1,4 @@
-"""Layered streams (FORMAT.md 6.15): level ``k`` of a stream or prefix, written from the spec only.
+"""Layered streams (FORMAT.md 6.16): level ``k`` of a stream or prefix, written from the spec only.
 
 Framing without ``NEND`` (stop at a cut, at ``NEND`` or after the ``LEVL`` closing level ``k``), level 0 as an
 ordinary stream, later levels' ``LEVL`` entries, and ``refine``: ``Q' = factor * Q + r``, ``float32(Q') * step``.
