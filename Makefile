@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods clean wheel fuzz
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods bench-scalable clean wheel fuzz browser
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,13 @@ $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PIP) -e ".[dev]"
 	touch $@
 
-test: $(VENV)/.stamp
+# The viewer test drives headless Chromium (Debian package `chromium`); installed here when missing and possible.
+browser:
+	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null 2>&1) || \
+	  echo "chromium not installed (needs apt-get as root): tests/test_viewer.py's browser test will skip"
+
+test: $(VENV)/.stamp browser
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q tests --durations=15
 
 demo: $(VENV)/.stamp
@@ -32,6 +38,9 @@ bench-scene: $(VENV)/.stamp
 
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
+
+bench-scalable: $(VENV)/.stamp browser
+	$(PY) -m benchmarks.scalable_bench
 
 # A wheel (and sdist) in dist/; the base install needs numpy + constriction only.
 wheel: $(VENV)/.stamp

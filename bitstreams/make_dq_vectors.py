@@ -2,7 +2,7 @@
 
 Usage: ``python bitstreams/make_dq_vectors.py bitstreams/conformance``. Like ``make_conformance.py`` it never
 overwrites a vector (existing ones are checked against their digests). Deterministic. Each vector is checked
-before its digest is written against a reconstruction computed here with a per-element loop of FORMAT.md 6.15
+before its digest is written against a reconstruction computed here with a per-element loop of FORMAT.md 6.16
 from the levels in the stream's own construction (not with the package's vectorized reader):
 
 * ``dquant``: ``encode(..., dq=True)`` of a small model (per-tensor steps, float16 and float32 tensors, several
@@ -28,7 +28,7 @@ from nwcodec.entropy import choose_table
 
 
 def _r_loop(q: np.ndarray) -> np.ndarray:
-    """FORMAT.md 6.15 element by element (one segment)."""
+    """FORMAT.md 6.16 element by element (one segment)."""
     out, x = [], 0
     for v in (int(t) for t in q):
         out.append(2 * v - ((v > 0) - (v < 0)) if x in (1, 2) else 2 * v)

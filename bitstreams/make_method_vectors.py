@@ -20,7 +20,7 @@ from nwcodec.codec.writer import CodebookPart, FloatVec, LowRankPart, QuantPart,
 
 
 def _lowrank_loops(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """FORMAT.md 6.15 reduction, element by element (numpy float32 scalars, k ascending)."""
+    """FORMAT.md 6.18 reduction, element by element (numpy float32 scalars, k ascending)."""
     out = np.zeros((u.shape[0], v.shape[0]), np.float32)
     for i in range(u.shape[0]):
         for j in range(v.shape[0]):

@@ -14,7 +14,8 @@ import sys
 from .cli_common import Parser
 from .errors import NwcodecError
 
-COMMAND_MODULES = ("nwcodec.cli_weights", "nwcodec.cli_eval", "nwcodec.cli_plot", "nwcodec.cli_train")
+COMMAND_MODULES = ("nwcodec.cli_weights", "nwcodec.cli_eval", "nwcodec.cli_plot", "nwcodec.cli_train",
+                   "nwcodec.cli_view")
 
 
 def build_parser() -> Parser:

@@ -77,6 +77,15 @@ def _decode(a: argparse.Namespace) -> None:
     t = Timer()
     data = read_bytes(a.input)
     base = read_bytes(a.base) if a.base else None
+    if a.level is not None or _layered(data):   # format 1.4 (FORMAT.md 6.19): the model at one level
+        from .codec import decode
+        from .codec.levels import parse_layered
+
+        arrays = decode(data, level=a.level, base=base)
+        tensors = parse_layered(data, stop_level=a.level).base.tensors if _layered(data) else parse(data).tensors
+        save_tensors(arrays, a.output, {t["name"]: t["dtype"] for t in tensors}, [])
+        print(f"{a.output}: {len(arrays)} tensors in {t}", flush=True)
+        return
     arrays, dtypes = decoded_with_dtypes(data, workers=a.workers, base=base)
     save_tensors(arrays, a.output, dtypes, parse(data).notes)
     print(f"{a.output}: {len(arrays)} tensors in {t}", flush=True)
@@ -87,7 +96,14 @@ def _info(a: argparse.Namespace) -> None:
     from .codec import parse
     from .codec.info import format_info, stream_info
 
-    ps = parse(read_bytes(a.input))
+    data = read_bytes(a.input)
+    if _layered(data):   # format 1.4: levels with offsets, bits/param and recorded metrics
+        from .codec.levels_info import format_layered, layered_info
+
+        linfo = layered_info(data)
+        sys.stdout.write((json.dumps(linfo, indent=1) if a.json else format_layered(linfo)) + "\n")
+        return
+    ps = parse(data)
     info = stream_info(ps)
     if ps.aliases:
         info["aliases"] = ps.aliases
@@ -95,6 +111,12 @@ def _info(a: argparse.Namespace) -> None:
     if ps.aliases and not a.json:
         text += "".join(f"\n  {k} = {v} (tied, coded once)" for k, v in ps.aliases.items())
     sys.stdout.write(text + "\n")
+
+
+def _layered(data: bytes) -> bool:
+    from .codec.levels_frame import is_layered
+
+    return is_layered(data)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -131,6 +153,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("output")
     d.add_argument("--base", default=None, help="the base stream of a delta stream (format 1.1)")
     d.add_argument("--workers", type=number(1, 256, integer=True), default=None, help="decoding processes")
+    d.add_argument("--level", type=number(0, 1023, integer=True), default=None,
+                   help="layered stream (format 1.4): decode this level (0 = coarsest)")
     d.set_defaults(func=_decode)
     i = sub.add_parser("info", help="describe a bitstream")
     i.add_argument("input")

@@ -42,6 +42,14 @@ class DuplicateNameError(MalformedError):
     """Two tensors (or JSON keys) carry the same name."""
 
 
+class IncompleteLevelError(TruncatedError):
+    """A layered stream (format 1.4) ends inside the level asked for; ``complete`` levels before it are whole."""
+
+    def __init__(self, message: str, complete: int = 0) -> None:
+        super().__init__(message)
+        self.complete = complete
+
+
 class BaseMismatchError(BitstreamError):
     """A delta bitstream was decoded against a missing or wrong base."""
 

@@ -85,7 +85,7 @@ def test_decoder_schema_is_checked_in_parse(edit, match: str) -> None:
 
 def test_registries_hold_the_builtins() -> None:
     assert {"raw", "quant", "bytes", "latent", "residual", "dquant", "rowclass", "codebook", "sparse", "lowrank",
-            "sum"} <= set(CODINGS)
+            "sum", "refine"} <= set(CODINGS)
     assert {"affine", "dct"} <= set(DECODERS)
     assert get_coding("quant").keys == frozenset({"name", "shape", "dtype", "coding", "axis", "table"})
     for bad in ("zip", None, ["quant"]):

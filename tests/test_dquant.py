@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_format_example() -> None:
-    """The worked example of FORMAT.md 6.15 (a known answer)."""
+    """The worked example of FORMAT.md 6.16 (a known answer)."""
     q = np.array([1, 2, -1, 0, 3, 1, -2])
     assert states_before(q).tolist() == [0, 1, 3, 0, 0, 1, 2]
     assert reconstruct_int(q).tolist() == [2, 3, -2, 0, 6, 1, -3]

@@ -99,6 +99,8 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise MalformedError("residual tensors and a BASE chunk must come together")
     alis = next((ch.data for ch in c.chunks if ch.type == ALIAS_TYPE), None)
     aliases = None if alis is None else read_aliases(alis, [t["name"] for t in tensors], limits)
+    if any(getattr(get_coding(t["coding"]), "needs_level", False) for t in tensors):
+        raise MalformedError("refine tensors belong to later levels of a layered stream (format 1.4, LEVL)")
     return ParsedStream(c.version, header, tensors, descs, payloads, notes, c.skipped, len(data), base,
                         len(c.chunks[0].data), aliases)
 
@@ -185,7 +187,7 @@ def check_base(ps: ParsedStream, base: bytes | bytearray | memoryview | None,
 
 def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = None,
            limits: Limits = DEFAULT_LIMITS, workers: int | None = None,
-           base: bytes | bytearray | memoryview | None = None) -> dict[str, np.ndarray]:
+           base: bytes | bytearray | memoryview | None = None, level: int | None = None) -> dict[str, np.ndarray]:
     """Decode a weights bitstream to ``{name: array}`` (all tensors, or only ``names``).
 
     Arrays keep their original dtype (bfloat16 comes back as float32, exactly). Raises a
@@ -193,8 +195,15 @@ def decode(data: bytes | bytearray | memoryview, *, names: list[str] | None = No
     processes decode in parallel (default: all cores for streams of ≥ 4M elements, where fork
     is available); the output is identical for every worker count. A delta stream (format 1.1,
     scene packs) needs ``base``, the exact bytes of the base stream it names
-    (:class:`~nwcodec.errors.BaseMismatchError` otherwise).
+    (:class:`~nwcodec.errors.BaseMismatchError` otherwise). A layered stream (format 1.4) decodes
+    to its last level, or to ``level`` (from any prefix holding levels ``0..level``; FORMAT.md 6.19).
     """
+    from .levels_frame import is_layered
+
+    if level is not None or is_layered(data):
+        from .levels import decode_layered
+
+        return decode_layered(data, level=level, names=names, limits=limits, base=base)
     ps = parse(data, limits)
     check_subnormals()
     base_ps = check_base(ps, base, limits)

@@ -53,7 +53,7 @@ def dequantize(q: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 
 def row_classes(w: np.ndarray, n_classes: int) -> np.ndarray:
-    """Class ``0 … n_classes-1`` of each row (axis 0) by row RMS quantile, as uint8 (FORMAT.md 6.16)."""
+    """Class ``0 … n_classes-1`` of each row (axis 0) by row RMS quantile, as uint8 (FORMAT.md 6.17)."""
     w2 = w.astype(np.float64).reshape(w.shape[0], -1)
     rms = np.sqrt(np.mean(w2 * w2, axis=1)) if w2.shape[1] else np.zeros(w.shape[0])
     edges = np.quantile(rms, np.linspace(0, 1, n_classes + 1)[1:-1])

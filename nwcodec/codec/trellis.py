@@ -1,4 +1,4 @@
-"""Trellis (Viterbi) search for dependent quantization (the ``dquant`` coding, FORMAT.md 6.15).
+"""Trellis (Viterbi) search for dependent quantization (the ``dquant`` coding, FORMAT.md 6.16).
 
 Minimizes ``Σ (x - r)² + lam · bits(q)`` over level sequences ``q``, where ``x = w / step`` and ``r`` is the
 reconstruction integer of ``q`` under the 4-state machine of :mod:`nwcodec.codings.dq_state`, and ``bits``

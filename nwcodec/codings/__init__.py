@@ -47,5 +47,6 @@ from . import codebook  # noqa: E402,F401
 from . import sparse  # noqa: E402,F401
 from . import lowrank  # noqa: E402,F401
 from . import sum_parts  # noqa: E402,F401
+from . import refine  # noqa: E402,F401  (format 1.4, layered streams)
 
 __all__ = ["CODINGS", "Coding", "DecodeSource", "SegmentRef", "TensorPlan", "WorkUnit", "get_coding", "register"]

@@ -1,4 +1,4 @@
-"""Dependent-quantization state machine (FORMAT.md 6.15), shared by the ``dquant`` reader and the trellis.
+"""Dependent-quantization state machine (FORMAT.md 6.16), shared by the ``dquant`` reader and the trellis.
 
 State ``x`` in ``{0, 1, 2, 3}``, ``x = 0`` before the first level of every segment. Level ``q`` read in
 state ``x`` uses quantizer Q1 if ``x`` is 1 or 2, else Q0, and reconstructs to the integer

@@ -3,7 +3,7 @@
 HEAD keys and payload exactly as ``quant`` (``name shape dtype coding axis table``; ``f32 steps[k]`` then one
 segment list of levels ``q``). The levels of each segment run through the 4-state machine of
 :mod:`nwcodec.codings.dq_state` (state 0 at the segment's first level), which turns them into the
-reconstruction integers ``r``; then ``w = float32(r) * step`` as in ``quant`` (FORMAT.md 6.15).
+reconstruction integers ``r``; then ``w = float32(r) * step`` as in ``quant`` (FORMAT.md 6.16).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 HEAD keys: ``name shape dtype coding rank u v``; ``ndim >= 1``; the tensor is read as a matrix
 ``m × n`` with ``m = shape[0]``, ``n = prod(shape[1:])``; ``1 <= rank <= min(m, n)``. ``u``, ``v``
 are vector specs (:mod:`.floatvec`). Payload after the index: ``U`` (``m × rank``, C order), then
-``V`` (``n × rank``). Reconstruction (FORMAT.md 6.15): ``acc = +0.0``; for ``k = 0 … rank-1``
+``V`` (``n × rank``). Reconstruction (FORMAT.md 6.18): ``acc = +0.0``; for ``k = 0 … rank-1``
 ascending, ``acc[i, j] = fl(acc[i, j] + fl(U[i, k] * V[j, k]))`` in float32, no fused operations.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""``rowclass`` (format 1.5): quantized levels coded under per-row table classes (FORMAT.md 6.16).
+"""``rowclass`` (format 1.5): quantized levels coded under per-row table classes (FORMAT.md 6.17).
 
 HEAD keys: ``name shape dtype coding axis tables dq``. ``tables`` lists ``C`` table indices (1…16), one per
-class; ``dq`` (bool) says whether the levels are ``dquant`` levels (6.15) or plain ``quant`` integers; ``axis``
+class; ``dq`` (bool) says whether the levels are ``dquant`` levels (6.16) or plain ``quant`` integers; ``axis``
 places the steps as for ``quant``. Rows are the ``shape[0]`` slices along axis 0. Payload after the index:
 ``f32 steps[k]`` (finite), ``u8 class[shape[0]]`` (each ``< C``), then for each class ``c = 0…C-1`` a segment list
 under ``tables[c]`` of the levels of that class's rows, in increasing row order, each row in C order. With

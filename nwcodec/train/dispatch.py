@@ -14,7 +14,7 @@ import yaml
 from ..errors import ConfigError
 from ..yaml_config import load_yaml
 
-TASKS = ("classify", "scene", "pack")
+TASKS = ("classify", "scene", "pack", "layered")
 
 
 def apply_overrides(cfg: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -55,6 +55,10 @@ def run_config(path: str | Path, overrides: list[str] | None = None) -> dict[str
         from ..scene.pipeline import run_scene
 
         return run_scene(cfg, config_dir=Path(path).parent)
+    if task == "layered":
+        from .layered import run_layered
+
+        return run_layered(cfg, config_dir=Path(path).parent)
     from ..scene.pack_pipeline import run_pack
 
     return run_pack(cfg, config_dir=Path(path).parent)

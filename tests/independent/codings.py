@@ -105,12 +105,12 @@ def _residual(t: dict, r: Reader, ctx: Context) -> np.ndarray:
 CODINGS: dict[str, Callable[[dict, Reader, Context], np.ndarray]] = {
     "raw": _raw, "quant": _quant, "bytes": _bytes, "latent": _latent, "residual": _residual,
 }
-for _name in methods.READERS:   # format 1.2 (FORMAT.md 6.15)
+for _name in methods.READERS:   # format 1.2 (FORMAT.md 6.18)
     CODINGS[_name] = lambda t, r, ctx: methods.read(t, r, ctx.tables).astype(out_dtype(t["dtype"]))
 
 
 def _dq_levels_to_r(q: np.ndarray) -> np.ndarray:
-    """FORMAT.md 6.15, literally: state 0 at the segment start, quantizer by state, next state by parity."""
+    """FORMAT.md 6.16, literally: state 0 at the segment start, quantizer by state, next state by parity."""
     r = np.empty(q.size, dtype=np.int64)
     x = 0
     for i, v in enumerate(q.tolist()):
@@ -123,7 +123,7 @@ def _dq_levels_to_r(q: np.ndarray) -> np.ndarray:
 
 
 def _dquant(t: dict, r: Reader, ctx: Context) -> np.ndarray:
-    """``dquant`` (6.15): quant's layout; the levels of each segment pass through the 4-state machine."""
+    """``dquant`` (6.16): quant's layout; the levels of each segment pass through the 4-state machine."""
     shape, axis = t["shape"], t["axis"]
     k = 1 if axis is None else shape[axis]
     steps = _finite(r.array("<f4", k).astype(np.float32), f"{t['name']} steps")

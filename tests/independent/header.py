@@ -19,10 +19,10 @@ KEYS = {
     "bytes": {"name", "shape", "dtype", "coding", "tables"},
     "latent": {"name", "shape", "dtype", "coding", "decoder", "params", "table"},
     "residual": {"name", "shape", "dtype", "coding", "table"},
-    "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.15 (format 1.5)
+    "dquant": {"name", "shape", "dtype", "coding", "axis", "table"},   # 6.16 (format 1.5)
     "rowclass": {"name", "shape", "dtype", "coding", "axis", "tables", "dq"},   # 6.16 (format 1.5)
 }
-KEYS.update(methods.KEYS)   # format 1.2 (FORMAT.md 6.15)
+KEYS.update(methods.KEYS)   # format 1.2 (FORMAT.md 6.18)
 
 
 def _is_int(v) -> bool:
@@ -112,7 +112,7 @@ def validate(header: dict, n_tables: int) -> list[dict]:
             methods.check_entry(t, shape, n_tables, what)
         if coding == "residual" and dtype != "float32":
             raise MalformedError(f"{what}: residual coding needs float32")
-        if coding == "dquant":   # 6.15: the checks of quant
+        if coding == "dquant":   # 6.16: the checks of quant
             _table_index(t["table"], n_tables, what)
             axis = t["axis"]
             if axis is not None and (not _is_int(axis) or not 0 <= axis < len(shape)):

@@ -1,6 +1,6 @@
-"""Format 1.2 (FORMAT.md 6.15): the ``MTHD`` chunk and the codings codebook, sparse, lowrank, sum.
+"""Format 1.2 (FORMAT.md 6.18): the ``MTHD`` chunk and the codings codebook, sparse, lowrank, sum.
 
-Written from FORMAT.md 6.15: header checks (``check_entry``), the feature set a header uses
+Written from FORMAT.md 6.18: header checks (``check_entry``), the feature set a header uses
 (``features``), and one reader per coding (``READERS``), each returning float32 before the dtype cast.
 """
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _check_part(p: dict, shape: tuple, n_tables: int, what: str) -> None:
 
 
 def check_entry(t: dict, shape: tuple, n_tables: int, what: str) -> None:
-    """FORMAT.md 6.15 parse-time checks of a 1.2 tensor entry."""
+    """FORMAT.md 6.18 parse-time checks of a 1.2 tensor entry."""
     if t["coding"] != "sum":
         _check_part(t, shape, n_tables, what)
         return

@@ -1,0 +1,55 @@
+"""Layered training (``task: layered``): rate-scalable QAT and LCS export one layered stream whose recorded
+per-level accuracies are re-measured here from the stream in a fresh process."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nwcodec.errors import ConfigError
+from nwcodec.train.dispatch import run_config
+from nwcodec.train.layered_config import validate_layered
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHECK = """
+import json, sys, torch
+import nwcodec
+from nwcodec.codec.levels_info import layered_info
+from nwcodec.train.classify import load_data, to_tensors
+from nwcodec.train.layered_common import accuracy_of
+from nwcodec.train.models import build_model
+data = open(sys.argv[1], 'rb').read()
+_, test, _ = load_data({'data': {'path': None, 'fallback': True, 'synthetic_train': 1024, 'synthetic_test': 256}, 'seed': 0})
+x = to_tensors(test).tensors
+info = layered_info(data)
+accs = [accuracy_of(build_model(sys.argv[2]), nwcodec.decode(data, level=r['level']), x, 256) for r in info['levels']]
+print(json.dumps({'recorded': [r['metrics']['accuracy'] for r in info['levels']], 'measured': accs,
+                  'ends': [r['end'] for r in info['levels']]}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.slow
+@pytest.mark.parametrize("config", ["layered_tiny_qat.yaml", "layered_tiny_lcs.yaml"])
+def test_train_exports_layered_stream(config: str, tmp_path: Path) -> None:
+    summary = run_config(REPO / "configs" / config, [f"out_dir={tmp_path}"])
+    stream = tmp_path / "model.nwc"
+    out = subprocess.run([sys.executable, "-c", CHECK, str(stream), summary["model"]], capture_output=True,
+                         text=True, check=True, cwd=REPO, env={"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    got = json.loads(out.stdout)
+    assert got["recorded"] == got["measured"] == [lv["accuracy"] for lv in summary["levels"]]
+    assert got["ends"] == sorted(got["ends"]) and len(got["ends"]) >= 3
+    assert max(got["measured"]) > 0.5       # it learned (10 classes: chance is 0.1)
+    if "qat" in config:                      # every prefix is a usable model, and refining helps
+        assert min(got["measured"]) > 0.3 and got["measured"][-1] >= got["measured"][0]
+
+
+@pytest.mark.parametrize("bad", [{"method": "x"}, {"qat": {"lam": [0.1]}}, {"lcs": {"sparsity": [0.5, 0.9]}},
+                                 {"lcs": {"bits": [1, 2]}}, {"nope": 1}, {"qat": {"sparsity": [1.0, 0, 0]}}])
+def test_config_errors(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        validate_layered(bad)
