@@ -47,7 +47,7 @@ def _cmd_info(a: argparse.Namespace) -> None:
 def _cmd_train(a: argparse.Namespace) -> None:
     from .train.dispatch import run_config
 
-    run_config(a.config, overrides=a.set or [])
+    run_config(a.config, overrides=(a.set or []) + ([f"train.device={a.device}"] if a.device else []))
 
 
 def _cmd_render(a: argparse.Namespace) -> None:
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train from a YAML config (classifier, scene or scene pack)")
     t.add_argument("config")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
+    t.add_argument("--device", default=None, help="scene training device, e.g. cuda (default: the config's, cpu)")
     t.set_defaults(func=_cmd_train)
     r = sub.add_parser("render", help="render a scene bitstream (or BASE SCENE pair)")
     r.add_argument("streams", nargs="+", help="SCENE.nwc, or BASE.nwc SCENE.nwc for a scene pack")

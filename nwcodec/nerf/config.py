@@ -251,8 +251,10 @@ class TrainConfig(_DictMixin):
     seed: int = 0
     precrop_iters: int = 0
     precrop_frac: float = 0.5
+    device: str = "cpu"
 
     def validate(self, where: str) -> None:
+        _check(self.device == "cpu" or self.device.startswith("cuda"), f"{where}.device", "must be 'cpu' or 'cuda[:N]'")
         _check(self.iters >= 0, f"{where}.iters", "must be >= 0")
         _check(self.batch_rays >= 1, f"{where}.batch_rays", "must be >= 1")
         _check(self.lr > 0 and self.lr_final > 0, f"{where}.lr", "learning rates must be > 0")

@@ -20,6 +20,9 @@ from nwcodec.nerf.renderers import render_marching, render_samples
 from nwcodec.nerf.samplers import box_samples, hierarchical_samples, samples_at_depths, stratified_samples
 
 DEFAULT_AABB = (-1.5, -1.5, -1.5, 1.5, 1.5, 1.5)
+TRAIN_SKIP_AFTER = 256  # training forwards before training also skips empty space
+TRAIN_SKIP_EVERY = 64  # forwards between rebuilds of the training occupancy grid
+TRAIN_SKIP_THRESHOLD = 0.01  # lower than at eval: cells that may still fill keep their gradients
 
 
 class ModelType(Protocol):
@@ -58,6 +61,8 @@ class KPlanesType:
         model.fine = None
         model._occupancy = None
         model._occupancy_key = None
+        model._train_grid = None
+        model._train_calls = 0
 
     def occupancy(self, model) -> OccupancyGrid:
         """The model's occupancy grid, rebuilt whenever its weights changed (parameter versions)."""
@@ -68,12 +73,27 @@ class KPlanesType:
             model._occupancy_key = key
         return model._occupancy
 
+    def training_occupancy(self, model) -> OccupancyGrid | None:
+        """A conservative grid refreshed every few training forwards (none during warm-up)."""
+        model._train_calls += 1
+        if model._train_calls < TRAIN_SKIP_AFTER:
+            return None
+        if model._train_grid is None or model._train_calls % TRAIN_SKIP_EVERY == 0:
+            box = torch.cat([model.field.box_lo, model.field.box_lo + model.field.box_size])
+            with torch.no_grad():
+                model._train_grid = OccupancyGrid.build(lambda p: model.field.density(p)[0], box,
+                                                        threshold=TRAIN_SKIP_THRESHOLD)
+        return model._train_grid
+
     def render(self, model, origins, dirs, generator):
         rc = model.config.render
         field: KPlanesField = model.field
         box = torch.cat([field.box_lo, field.box_lo + field.box_size])
         samples = box_samples(origins, dirs, box, rc.near, rc.far, rc.n_coarse, model.training, generator)
         if model.training:
+            train_grid = self.training_occupancy(model)
+            if train_grid is not None:
+                samples.valid = samples.valid & train_grid.query(samples.frustums.positions().detach())
             out = render_samples(samples, field.get_outputs(samples), rc.far, model.background)
             return {"rgb": out["rgb"], "depth": out["depth"], "acc": out["acc"], "rgb_coarse": out["rgb"]}
         grid = self.occupancy(model)

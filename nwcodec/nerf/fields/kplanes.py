@@ -29,7 +29,7 @@ class KPlanesField(nn.Module):
                                          nn.Linear(config.hidden, 1 + config.geo_features))
         ch = config.color_hidden
         self.color_net = nn.Sequential(nn.Linear(config.geo_features + sh_dim(config.sh_degree), ch), nn.ReLU(),
-                                       nn.Linear(ch, ch), nn.ReLU(), nn.Linear(ch, 3))
+                                       nn.Linear(ch, 3))
         box = torch.tensor(aabb, dtype=torch.float32)
         self.register_buffer("box_lo", box[:3], persistent=False)
         self.register_buffer("box_size", box[3:] - box[:3], persistent=False)
