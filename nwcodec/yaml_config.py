@@ -29,6 +29,8 @@ def check_sections(cfg: Any, known: tuple[str, ...] | list[str]) -> None:
     """A config must be a mapping of known top-level sections (``task`` is removed before)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"config: expected a mapping, got {type(cfg).__name__}")
+    from .config.schema import unknown_key
+
     for key in cfg:
         if key not in known:
-            raise ConfigError(f"{key}: unknown key (known: task, {', '.join(known)})")
+            raise unknown_key("", key, known)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nwcodec.errors import ConfigError
-from nwcodec.scene.config import REPO_ROOT, parse_scene_config
+from nwcodec.scene.config import parse_scene_config
 from nwcodec.train.dispatch import load_yaml, task_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,6 +65,9 @@ def test_bad_config_names_the_key(cfg: dict, key: str) -> None:
     assert str(err.value).startswith(key + ":"), str(err.value)
 
 
-def test_relative_scene_path_resolves_against_repo_root() -> None:
+def test_relative_scene_path_resolves_against_config_dir_then_cwd(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "configs").mkdir()
     conf = parse_scene_config({"scene": {"path": "configs"}})
-    assert conf.scene.resolve(Path("/nonexistent")) == REPO_ROOT / "configs"
+    monkeypatch.chdir(REPO)
+    assert conf.scene.resolve(tmp_path) == tmp_path / "configs"
+    assert conf.scene.resolve(Path("/nonexistent")) == REPO / "configs"

@@ -20,7 +20,7 @@ def test_shipped_configs_validate(name: str) -> None:
 @pytest.mark.parametrize("raw, key", [
     ({"lamda": 0.1}, "lamda"),
     ({"lam": "big"}, "lam"),
-    ({"lam": [0.1, -1]}, "lam"),
+    ({"lam": [0.1, -1]}, "lam[1]"),
     ({"epochs": 0}, "epochs"),
     ({"batch_size": 1.5}, "batch_size"),
     ({"model": "resnet"}, "model"),

@@ -6,75 +6,20 @@ wrongly typed values raise :class:`ConfigError` naming the dotted key (e.g. ``tr
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 
+from nwcodec.config.schema import from_dict, parse_value, unknown_key
 from nwcodec.errors import ConfigError
 from nwcodec.yaml_config import load_yaml
 
 T = TypeVar("T")
 
 
-def _parse(value: Any, tp: Any, key: str) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _parse(value, inner, key)
-    if dataclasses.is_dataclass(tp):
-        return tp.from_dict(value, key) if hasattr(tp, "from_dict") else _from_dict(tp, value, key)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_parse(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"{key}: expected {len(args)} values, got {len(value)}")
-        return tuple(_parse(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true/false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, str):  # YAML reads "5e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                raise ConfigError(f"{key}: expected a number, got {value!r}") from None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    raise ConfigError(f"{key}: unsupported field type {tp!r}")  # pragma: no cover - programming error
-
-
-def _from_dict(cls: type[T], data: Any, prefix: str) -> T:
-    where = prefix or "config"
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key in data:
-        if key not in names:
-            raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key")
-    kwargs = {k: _parse(v, hints[k], f"{prefix + '.' if prefix else ''}{k}") for k, v in data.items()}
-    obj = cls(**kwargs)
-    validate = getattr(obj, "validate", None)
-    if validate is not None:
-        validate(where)
-    return obj
+_parse = parse_value  # the generic schema of nwcodec.config (dotted paths, did-you-mean hints)
+_from_dict = from_dict
 
 
 def _to_dict(obj: Any) -> Any:
@@ -210,7 +155,7 @@ class ModelConfig(_DictMixin):
                               f"(known: {', '.join(MODEL_KEYS)})")
         for key in data:
             if key != "type" and key not in MODEL_KEYS[kind]:
-                raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key for type {kind!r}")
+                raise unknown_key(prefix, key, MODEL_KEYS[kind])
         if kind != "mlp" and "fine" not in data:
             data = {**data, "fine": None}
         return _from_dict(cls, data, prefix)

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nwcodec.config.load import resolve_config_path
+from nwcodec.config.schema import unknown_key
 from nwcodec.errors import ConfigError
 from nwcodec.nerf.config import DataConfig, ModelConfig, TrainConfig, _check, _DictMixin
 from nwcodec.reparam.config import ReparamConfig
 from nwcodec.yaml_config import check_sections
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("scene", "data", "model", "train", "rate", "output")
 
 
@@ -46,14 +47,10 @@ class SourceConfig(_DictMixin):
         _check((self.path is None) != (self.generate is None), where, "give exactly one of 'path' or 'generate'")
 
     def resolve(self, config_dir: Path | None) -> Path | None:
-        """``path`` as an absolute directory: relative paths resolve against the repo root, then ``config_dir``."""
+        """``path`` as an absolute directory: ``${VAR}`` expanded, relative to ``config_dir`` (then the cwd)."""
         if self.path is None:
             return None
-        p = Path(self.path).expanduser()
-        if p.is_absolute():
-            return p
-        candidates = [REPO_ROOT / p] + ([Path(config_dir) / p] if config_dir is not None else [])
-        return next((c.resolve() for c in candidates if c.is_dir()), candidates[0].resolve())
+        return Path(resolve_config_path(self.path, "scene.path", None if config_dir is None else Path(config_dir)))
 
 
 @dataclass
@@ -87,7 +84,7 @@ class RateConfig:
         known = ("lam", "pretrain_iters", "reparam", "lr_scales", "quality")
         for key in data:
             if key not in known:
-                raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(known)})")
+                raise unknown_key(where, key, known)
         cfg = cls()
         if "lam" in data:
             cfg.lam = _lams(data["lam"], f"{where}.lam")

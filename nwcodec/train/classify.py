@@ -33,16 +33,14 @@ from nwcodec.train.mnist import Split, load_mnist_npz, synthetic_digits
 from nwcodec.train.models import build_model
 from nwcodec.train.report import write_summary, write_sweep
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT = "checkpoint.pt"
 STREAM = "model.nwc"
 PRETRAINED = "pretrained.pt"
 
 
 def resolve_path(path: str) -> Path:
-    """A config path as given if it exists, else relative to the repository root."""
-    p = Path(path)
-    return p if p.is_absolute() or p.exists() else REPO_ROOT / p
+    """A config path as given (``nwcodec.config.load`` already made input paths absolute; others are cwd-relative)."""
+    return Path(path).expanduser()
 
 
 def load_data(cfg: dict[str, Any]) -> tuple[Split, Split, str]:
