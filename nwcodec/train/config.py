@@ -90,7 +90,9 @@ def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Return a complete config (defaults filled in); ConfigError names any bad or unknown key."""
     if not isinstance(raw, dict):
         raise ConfigError(f"<root>: expected a mapping, got {type(raw).__name__}")
-    return asdict(from_dict(ClassifyConfig, raw))
+    if raw.get("task", "classify") != "classify":
+        raise ConfigError(f"task: expected classify here, got {raw['task']!r}")
+    return asdict(from_dict(ClassifyConfig, {k: v for k, v in raw.items() if k != "task"}))
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
