@@ -78,20 +78,10 @@ def load_model(module: Any, path: str | os.PathLike | bytes, strict: bool = True
     """
     from .extras import require
 
-    torch = require("torch", "torch")
+    require("torch", "torch")
+    from .codec.load import load_state
+
     data = bytes(path) if isinstance(path, (bytes, bytearray, memoryview)) else _read(path)
     arrays, _ = decoded_with_dtypes(data)
-    own = module.state_dict()
-    missing = [k for k in own if k not in arrays]
-    unexpected = [k for k in arrays if k not in own]
-    if strict and (missing or unexpected):
-        raise InputError(f"state mismatch: missing {missing[:5]}{' …' if len(missing) > 5 else ''}, "
-                         f"unexpected {unexpected[:5]}{' …' if len(unexpected) > 5 else ''}")
-    state = {}
-    for k, v in arrays.items():
-        if k in own:
-            if tuple(own[k].shape) != v.shape:
-                raise InputError(f"{k}: decoded shape {v.shape} != module shape {tuple(own[k].shape)}")
-            state[k] = torch.from_numpy(np.array(v, order="C")).to(own[k].dtype)
-    module.load_state_dict(state, strict=False)
+    missing, unexpected = load_state(module, arrays, strict)
     return LoadResult(missing, unexpected)

@@ -280,7 +280,7 @@ def test_end_of_data_flips_under_f0_one_are_caught() -> None:
     rng = random.Random(9)
     flips = passed = 0
     for path in sorted(VEC.glob("**/*.nwc")):   # f_0 = 1 tables: scenes/demo_scene
-        if path.stat().st_size > 100_000:
+        if path.stat().st_size > 100_000 or "layered" in path.parts:   # layered: tests/test_layered_format.py
             continue
         data = path.read_bytes()
         base = {"residual_delta.nwc": VEC / "conformance" / "residual_base.nwc", "scene_0.nwc": VEC / "packs" / "base.nwc"}.get(path.name)

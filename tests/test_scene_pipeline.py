@@ -129,6 +129,7 @@ def test_nwcodec_train_runs_scene_configs(run, tmp_path, capsys) -> None:
     path.write_text(yaml.safe_dump({"task": "scene", **cfg}))
     assert main(["train", str(path)]) == 0  # resumes the fixture's finished run: no training
     assert json.loads((Path(cfg["output"]["dir"]) / "summary.json").read_text())["bytes"] == s["bytes"]
+    capsys.readouterr()   # the resumed run's progress lines
     path.write_text(yaml.safe_dump({"task": "scene", **cfg, "rate": {"lam": [0.1, -2]}}))
     assert main(["train", str(path)]) == 1
     assert capsys.readouterr().err.startswith("nwcodec: error: rate.lam[1]:")

@@ -26,6 +26,24 @@ def step_index(offset: int, count: int, shape: tuple[int, ...], axis: int | None
     return (np.arange(offset, offset + count, dtype=np.int64) // inner) % shape[axis]
 
 
+def validate_table_axis(entry: dict, n_tables: int, where: str) -> None:
+    """The ``table`` index and the optional per-channel ``axis`` of a quantized entry (6.2)."""
+    name = entry["name"]
+    header_int(entry["table"], f"table of {name!r}", 0, n_tables - 1)
+    if entry["axis"] is not None:
+        if not entry["shape"]:
+            raise MalformedError(f"{where}: {name!r}: per-channel steps on a scalar")
+        header_int(entry["axis"], f"axis of {name!r}", 0, len(entry["shape"]) - 1)
+
+
+def plan_steps_levels(plan: TensorPlan, r: Reader) -> None:
+    """Payload of a quantized tensor: its finite float32 steps, then one segment list of ``numel`` levels."""
+    axis = plan.entry["axis"]
+    k = plan.entry["shape"][axis] if axis is not None else 1
+    plan.fields["steps"] = read_finite_f32(r, k, f"{plan.what}: step")
+    plan.lists = [scan_segment_list(r, plan.numel, plan.what)]
+
+
 class QuantCoding:
     """Integers times a float32 step."""
 
@@ -34,21 +52,13 @@ class QuantCoding:
     float_only = True
 
     def validate(self, entry: dict, n_tables: int, limits: Limits) -> None:
-        name = entry["name"]
-        header_int(entry["table"], f"table of {name!r}", 0, n_tables - 1)
-        if entry["axis"] is not None:
-            if not entry["shape"]:
-                raise MalformedError(f"HEAD: {name!r}: per-channel steps on a scalar")
-            header_int(entry["axis"], f"axis of {name!r}", 0, len(entry["shape"]) - 1)
+        validate_table_axis(entry, n_tables, "HEAD")
 
     def tables(self, entry: dict) -> list[int]:
         return [entry["table"]]
 
     def plan(self, plan: TensorPlan, r: Reader) -> None:
-        axis = plan.entry["axis"]
-        k = plan.entry["shape"][axis] if axis is not None else 1
-        plan.fields["steps"] = read_finite_f32(r, k, f"{plan.what}: step")
-        plan.lists = [scan_segment_list(r, plan.numel, plan.what)]
+        plan_steps_levels(plan, r)
 
     def units(self, plan: TensorPlan, max_elements: int) -> list[WorkUnit]:
         return segment_units(plan, max_elements)

@@ -14,9 +14,8 @@ from ..bitstream.binary import Reader
 from ..bitstream.limits import Limits
 from ..errors import MalformedError
 from . import register
-from .base import (DecodeSource, TensorPlan, WorkUnit, decode_list, header_int, read_finite_f32,
-                   scan_segment_list, whole_unit)
-from .quant import step_index
+from .base import DecodeSource, TensorPlan, WorkUnit, decode_list, header_int, whole_unit
+from .quant import plan_steps_levels, step_index, validate_table_axis
 
 MAX_FACTOR = 1 << 16
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -46,22 +45,14 @@ class RefineCoding:
     needs_level = True   # only in the LEVL chunk of a later level of a layered stream
 
     def validate(self, entry: dict, n_tables: int, limits: Limits) -> None:
-        name = entry["name"]
-        header_int(entry["table"], f"table of {name!r}", 0, n_tables - 1)
-        header_int(entry["factor"], f"factor of {name!r}", 1, MAX_FACTOR)
-        if entry["axis"] is not None:
-            if not entry["shape"]:
-                raise MalformedError(f"LEVL: {name!r}: per-channel steps on a scalar")
-            header_int(entry["axis"], f"axis of {name!r}", 0, len(entry["shape"]) - 1)
+        header_int(entry["factor"], f"factor of {entry['name']!r}", 1, MAX_FACTOR)
+        validate_table_axis(entry, n_tables, "LEVL")
 
     def tables(self, entry: dict) -> list[int]:
         return [entry["table"]]
 
     def plan(self, plan: TensorPlan, r: Reader) -> None:
-        axis = plan.entry["axis"]
-        k = plan.entry["shape"][axis] if axis is not None else 1
-        plan.fields["steps"] = read_finite_f32(r, k, f"{plan.what}: step")
-        plan.lists = [scan_segment_list(r, plan.numel, plan.what)]
+        plan_steps_levels(plan, r)
 
     def units(self, plan: TensorPlan, max_elements: int) -> list[WorkUnit]:
         return whole_unit(plan)

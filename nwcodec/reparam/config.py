@@ -7,7 +7,7 @@ from typing import Any
 
 from nwcodec.errors import ConfigError
 
-RULE_DECODERS = ("block_dct", "dct", "affine", "float")
+RULE_DECODERS = ("block_dct", "dct", "dft", "affine", "float")
 
 
 @dataclass(frozen=True)

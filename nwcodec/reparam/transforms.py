@@ -99,12 +99,17 @@ def _check_dct(w: Tensor, name: str) -> None:
                          f"got shape {list(w.shape)}")
 
 
-def _dct(w: Tensor, per_channel: bool, init_step: float, name: str, key: str, block: tuple[int, int]) -> LatentDecoder:
-    _check_dct(w, name)
-    return LatentDecoder(w, "dct", per_channel, init_step, name, key)
+def _transform(decoder: str) -> Builder:
+    """``dct`` / ``dft`` kernels: the whole kernel's spatial transform, one learned step per frequency."""
+    def build(w: Tensor, per_channel: bool, init_step: float, name: str, key: str,
+              block: tuple[int, int]) -> LatentDecoder:
+        _check_dct(w, name)
+        return LatentDecoder(w, decoder, per_channel, init_step, name, key)
+    return build
 
 
-LATENT_DECODERS: dict[str, Builder] = {"affine": _plain("affine"), "dct": _dct, "block_dct": BlockDctLatent}
+LATENT_DECODERS: dict[str, Builder] = {"affine": _plain("affine"), "dct": _transform("dct"), "dft": _transform("dft"),
+                                       "block_dct": BlockDctLatent}
 
 
 def make_latent_decoder(decoder: str, weight: Tensor, per_channel: bool, init_step: float, name: str,
