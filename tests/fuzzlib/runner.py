@@ -27,15 +27,6 @@ from .mutate import MUTATIONS, mutate
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILURES = ("untyped", "crash", "slow", "timeout", "memory", "disagree")
-SCENE_PENDING = ("scene decode builds torch modules from an unbounded field config (issue 9 part 2, pending the "
-                 "nwcodec/nerf/specs fix)")
-
-
-def pending_scene_fix(f: dict) -> bool:
-    """A failure inside the scene-model stage of a scene/pack vector (left to the scene-header fix)."""
-    return f["mode"] in ("scene", "pack") and f["stage"] == "scene" and f["outcome"] in FAILURES[:5]
-
-
 @dataclass(frozen=True)
 class Vector:
     name: str
