@@ -75,8 +75,9 @@ def markdown(s: dict) -> str:
         lines.append(f"| {k} | {s['failures_total'][k]} | {BASELINE.get(k, '')} |")
     lines += ["", "`slow` is one receiver call (parse, decode, scene model) over 1 s of CPU time, its children "
               "included; `timeout` is a worker that gives no answer within 30 s of wall time while using CPU (a "
-              "starved worker gets up to 10× longer); the largest CPU time above includes failing scene-model "
-              "builds."]
+              "starved worker gets up to 10× longer). Layered vectors (6.19) are also decoded at each level "
+              "their data holds; `level_prefix` and `levl_json` cut them at and around level boundaries and edit "
+              "`LEVL`."]
     lines += ["", "## Per mutation class", "", "| class | " + " | ".join(cols) + " |",
               "|---|" + "---|" * len(cols)]
     for m, c in s["per_class"].items():

@@ -321,3 +321,18 @@ def test_cli_bad_pt_gives_no_unsafe_advice(tmp_path: Path) -> None:
     assert out.stderr.startswith("nwcodec: error:") and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "weights_only=" not in out.stderr and "False" not in out.stderr, out.stderr
     assert not (tmp_path / "o.nwc").exists()
+
+
+def test_wrong_kind_streams_are_bitstream_errors() -> None:
+    """A weights stream given to ``decode_scene`` and a pack's base and scene swapped: every scene-decode
+    failure is a BitstreamError (still an InputError, as before)."""
+    import nwcodec
+    from nwcodec.errors import BitstreamError, InputError
+    from nwcodec.scene.pack import decode_pack_scene
+
+    weights = (VEC / "conformance" / "per_tensor.nwc").read_bytes()
+    base, scene = (VEC / "packs" / "base.nwc").read_bytes(), (VEC / "packs" / "scene_0.nwc").read_bytes()
+    for call in (lambda: nwcodec.decode_scene(weights), lambda: decode_pack_scene(scene, base)):
+        with pytest.raises(BitstreamError) as e:
+            call()
+        assert isinstance(e.value, InputError) and type(e.value).__name__ == "WrongKindError"
