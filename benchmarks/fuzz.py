@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.fuzzlib.runner import FAILURES, SCENE_PENDING, Report, cases, pending_scene_fix as pending, run
+from tests.fuzzlib.runner import FAILURES, Report, cases, run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPRO = RESULTS / "fuzz_repro"
@@ -33,7 +33,6 @@ def summary(r: Report, args, seconds: float, done: bool) -> dict:
     return {"done": done, "mutants": r.n, "target": args.n, "seed": args.seed, "workers": args.workers,
             "seconds": round(seconds, 1), "max_cpu_s": r.max_cpu_s, "totals": dict(tot),
             "failures_total": {k: tot.get(k, 0) for k in FAILURES},
-            "failures_pending_scene_fix": sum(pending(f) for f in fails),
             "per_class": {m: dict(c) for m, c in sorted(r.counts.items())},
             "typed_errors": {m: dict(c.most_common()) for m, c in sorted(r.errors.items())},
             "failures": fails[:500], "machine": platform.platform()}
@@ -54,7 +53,6 @@ def write(r: Report, args, seconds: float, done: bool) -> dict:
         if not p.exists():
             p.write_bytes(f["data"])
             meta = {k: v for k, v in f.items() if k != "data"}
-            meta["pending_scene_fix"] = pending(meta)
             p.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     (RESULTS / "fuzz.md").write_text(markdown(s))
     plot(s)
@@ -75,13 +73,11 @@ def markdown(s: dict) -> str:
              "| class | now | issue 9 (before parts 1-7) |", "|---|---|---|"]
     for k in FAILURES:
         lines.append(f"| {k} | {s['failures_total'][k]} | {BASELINE.get(k, '')} |")
-    if s["failures_pending_scene_fix"]:
-        lines += ["", f"{s['failures_pending_scene_fix']} of these are scene-model failures: {SCENE_PENDING}. "
-                  "Reproducers: `benchmarks/results/fuzz_repro/*.json` with `pending_scene_fix: true`."]
     lines += ["", "`slow` is one receiver call (parse, decode, scene model) over 1 s of CPU time, its children "
               "included; `timeout` is a worker that gives no answer within 30 s of wall time while using CPU (a "
-              "starved worker gets up to 10× longer); the largest CPU time above includes failing scene-model "
-              "builds."]
+              "starved worker gets up to 10× longer). Layered vectors (6.19) are also decoded at each level "
+              "their data holds; `level_prefix` and `levl_json` cut them at and around level boundaries and edit "
+              "`LEVL`."]
     lines += ["", "## Per mutation class", "", "| class | " + " | ".join(cols) + " |",
               "|---|" + "---|" * len(cols)]
     for m, c in s["per_class"].items():
@@ -94,8 +90,7 @@ def markdown(s: dict) -> str:
                   "|---|---|---|---|---|---|"]
         for f in s["failures"][:50]:
             err = f["error"].replace("|", "/")[:120]
-            pend = " (pending scene fix)" if pending(f) else ""
-            lines.append(f"| {f['vector']} | {f['mutation']} | {f['outcome']}{pend} | {f['stage']} | {err} | "
+            lines.append(f"| {f['vector']} | {f['mutation']} | {f['outcome']} | {f['stage']} | {err} | "
                          f"`fuzz_repro/{f['sha256'][:16]}.nwc` |")
     return "\n".join(lines) + "\n"
 
@@ -143,7 +138,7 @@ def main() -> None:
     r = run(cases(args.n, args.seed), workers=args.workers, progress=progress)
     s = write(r, args, time.time() - t0, True)
     print(json.dumps({"mutants": s["mutants"], "totals": s["totals"], "failures": s["failures_total"],
-                      "pending_scene_fix": s["failures_pending_scene_fix"], "seconds": s["seconds"]}))
+                      "seconds": s["seconds"]}))
 
 
 if __name__ == "__main__":

@@ -62,5 +62,10 @@ class InputError(NwcodecError, ValueError):
     """An input file or object cannot be used (missing file, unsupported type, bad data)."""
 
 
+class WrongKindError(BitstreamError, InputError):
+    """A well-formed stream of the wrong kind for the call (weights given to ``decode_scene``, a pack's base and
+    scene swapped): a stream fault, and a wrong input."""
+
+
 class FloatEnvironmentError(NwcodecError, RuntimeError):
     """The process's floating-point environment cannot decode bit-exactly (e.g. flush-to-zero is on)."""

@@ -11,7 +11,7 @@ from typing import Any
 from ..bitstream import DEFAULT_LIMITS, Limits
 from ..codec.levels import parse_layered
 from ..codec.levels_encode import LevelSpec, encode_layered
-from ..errors import ConfigError, InputError, MalformedError
+from ..errors import ConfigError, MalformedError, WrongKindError
 from .stream import camera_info, load_scene_weights
 
 
@@ -39,7 +39,7 @@ def layered_scene_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict:
     """The ``scene`` object of level 0 (available as soon as level 0 has arrived)."""
     ls = parse_layered(data, limits, 0)
     if ls.base.header["kind"] != "scene":
-        raise InputError(f"not a scene bitstream (kind {ls.base.header['kind']!r})")
+        raise WrongKindError(f"not a scene bitstream (kind {ls.base.header['kind']!r})")
     scene = ls.base.header.get("scene")
     if not isinstance(scene, dict) or not isinstance(scene.get("model"), dict):
         raise MalformedError("HEAD: scene stream without a scene.model object")

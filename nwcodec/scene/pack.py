@@ -12,7 +12,7 @@ import numpy as np
 
 from nwcodec.codec import LatentTensor, PriorSpec, decode, encode_delta, encode_latent_model, parse
 from nwcodec.codec.decoder import decode_entry, latent_of_entry
-from nwcodec.errors import InputError, MalformedError
+from nwcodec.errors import InputError, MalformedError, WrongKindError
 from nwcodec.scene.stream import camera_info, load_scene_weights, scene_header
 
 RESIDUAL_PRIOR = "residual"
@@ -66,14 +66,14 @@ def decode_pack_scene(base: bytes, scene: bytes):
     """The eval-mode :class:`SceneModel` of a pack scene: ``scene`` decoded on ``base``.
 
     A wrong or damaged base raises :class:`BaseMismatchError`; a ``scene`` that is not a delta
-    stream (e.g. the two arguments swapped) raises :class:`InputError`.
+    stream (e.g. the two arguments swapped) raises :class:`WrongKindError` (an ``InputError``).
     """
     from nwcodec.nerf.model import SceneModel
     from nwcodec.scene.stream import checked_scene_header
 
     scene_header(scene)
     if parse(scene).base_sha256 is None:
-        raise InputError("SCENE is not a pack delta stream (no BASE chunk): pass BASE first, then SCENE")
+        raise WrongKindError("SCENE is not a pack delta stream (no BASE chunk): pass BASE first, then SCENE")
     _, cfg = checked_scene_header(scene)
     model = SceneModel(cfg)
     return load_scene_weights(model, decode(scene, base=base))

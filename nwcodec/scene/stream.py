@@ -13,7 +13,7 @@ from typing import Any
 from ..bitstream import DEFAULT_LIMITS, Limits
 from ..codec import decode, parse
 from ..handoff import encode
-from ..errors import InputError, MalformedError
+from ..errors import MalformedError, WrongKindError
 
 CAMERA_CONVENTION = "opengl-c2w"  # camera looks down -z, +y up; poses are 4x4 camera-to-world
 
@@ -37,7 +37,7 @@ def scene_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict:
     """The validated ``scene`` header object of a scene stream (no weights decoded)."""
     ps = parse(data, limits)
     if ps.header["kind"] != "scene":
-        raise InputError(f"not a scene bitstream (kind {ps.header['kind']!r})")
+        raise WrongKindError(f"not a scene bitstream (kind {ps.header['kind']!r})")
     scene = ps.header.get("scene")
     if not isinstance(scene, dict) or not isinstance(scene.get("model"), dict):
         raise MalformedError("HEAD: scene stream without a scene.model object")

@@ -760,3 +760,68 @@ def mutate(name: str, rng: random.Random, s: Stream) -> bytes:
         return MUTATIONS[name](rng, s.copy())
     except (KeyError, IndexError, ValueError, TypeError, AttributeError, RecursionError):
         return payload_bitflip(rng, s.copy())
+
+
+# ---------- layered streams (format 1.4, FORMAT.md 6.19) ----------
+
+def _level_ends(s: Stream) -> list[int]:
+    """Byte offsets just past each LEVL chunk of the joined stream (the level boundaries)."""
+    pos, out = 12, []
+    for t, d in s.chunks:
+        pos += 12 + len(d)
+        if t == b"LEVL":
+            out.append(pos)
+    return out
+
+
+@mutation
+def level_prefix(rng, s):
+    """A prefix: at a level boundary, one byte either side of it, inside a chunk, or NEND dropped (layered
+    streams); a plain stream is cut anywhere."""
+    data, ends = join(s), _level_ends(s)
+    if not ends:
+        return data[:rng.randrange(12, len(data))]
+    k = rng.choice(ends)
+    op = rng.randrange(5)
+    if op == 0:
+        return data[:k]
+    if op in (1, 2):
+        return data[:k + (1 if op == 1 else -1)]
+    if op == 3:
+        return data[:len(data) - 12] if s.chunks[-1][0] == b"NEND" else data[:k]
+    return data[:rng.randrange(12, len(data))]
+
+
+@mutation
+def levl_json(rng, s):
+    """A LEVL payload edited: level number, tables count, tensors list (entries dropped, duplicated, coding or
+    factor changed), a level moved; a plain stream gets a stray LEVL chunk."""
+    idx = s.find(b"LEVL")
+    if not idx:
+        s.chunks.insert(rng.randrange(1, len(s.chunks)), [b"LEVL", json.dumps({"level": rng.choice([0, 1])}).encode()])
+        return join(s)
+    i = rng.choice(idx)
+    op = rng.randrange(6)
+    if op == 5:   # move a whole LEVL chunk elsewhere
+        c = s.chunks.pop(i)
+        s.chunks.insert(rng.randrange(1, len(s.chunks)), c)
+        return join(s)
+    lv = json.loads(s.chunks[i][1])
+    tens = lv.get("tensors") if isinstance(lv.get("tensors"), list) else []
+    if op == 0:
+        lv["level"] = rng.choice(SMALL_INTS + HUGE_INTS + ODD_VALUES[:4])
+    elif op == 1:
+        lv["tables"] = rng.choice(SMALL_INTS + HUGE_INTS + ODD_VALUES[:4])
+    elif op == 2 and tens:
+        j = rng.randrange(len(tens))
+        tens.insert(j, tens[j]) if rng.random() < 0.5 else tens.pop(j)
+    elif op == 3 and tens:
+        e = rng.choice(tens)
+        if isinstance(e, dict):
+            key = rng.choice(["coding", "factor", "table", "axis", "shape", "name"])
+            e[key] = rng.choice(["quant", "refine", "raw", "residual", 0, 1 << 16, (1 << 16) + 1, 2**40, -1, [3, 3],
+                                 "x", None])
+    else:
+        lv[rng.choice(["tensors", "metrics", "level"])] = rng.choice(ODD_VALUES)
+    s.chunks[i][1] = json.dumps(lv, separators=(",", ":")).encode()
+    return join(s)

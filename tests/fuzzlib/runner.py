@@ -27,15 +27,6 @@ from .mutate import MUTATIONS, mutate
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILURES = ("untyped", "crash", "slow", "timeout", "memory", "disagree")
-SCENE_PENDING = ("scene decode builds torch modules from an unbounded field config (issue 9 part 2, pending the "
-                 "nwcodec/nerf/specs fix)")
-
-
-def pending_scene_fix(f: dict) -> bool:
-    """A failure inside the scene-model stage of a scene/pack vector (left to the scene-header fix)."""
-    return f["mode"] in ("scene", "pack") and f["stage"] == "scene" and f["outcome"] in FAILURES[:5]
-
-
 @dataclass(frozen=True)
 class Vector:
     name: str
@@ -82,19 +73,23 @@ def cases(n: int, seed: int, vecs: list[Vector] | None = None, weights: dict[str
         yield Case(i, v, m, s, mutate(m, random.Random(s), parsed[v.name]))
 
 
-def grid_cases(rounds: int, seed: int, big_rounds: int = 1, vecs: list[Vector] | None = None) -> list[Case]:
-    """Every (vector, mutation class) pair ``rounds`` times (``big_rounds`` for vectors over 100 KB)."""
+def grid_cases(rounds: int, seed: int, big_rounds: int = 1, vecs: list[Vector] | None = None,
+               big_classes: int | None = None):
+    """Every (vector, mutation class) pair ``rounds`` times (``big_rounds`` for vectors over 100 KB, on a
+    seeded sample of ``big_classes`` classes when given); a generator, so workers start at once."""
     vecs = vecs or vectors()
     names = sorted(MUTATIONS)
     rng = random.Random(seed)
-    out: list[Case] = []
+    i = 0
     for v in vecs:
         s = split(v.path.read_bytes())
-        for r in range(big_rounds if v.path.stat().st_size > 100_000 else rounds):
-            for m in names:
+        big = v.path.stat().st_size > 100_000
+        pool = rng.sample(names, big_classes) if big and big_classes else names
+        for r in range(big_rounds if big else rounds):
+            for m in pool:
                 k = rng.randrange(1 << 62)
-                out.append(Case(len(out), v, m, k, mutate(m, random.Random(k), s)))
-    return out
+                yield Case(i, v, m, k, mutate(m, random.Random(k), s))
+                i += 1
 
 
 class Worker:
@@ -106,13 +101,27 @@ class Worker:
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.fuzzlib.worker"], cwd=ROOT, env=self.env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True, bufsize=1)
+        self._buf = b""
         line = self._read(120)
         if not line or not json.loads(line).get("ready"):
             raise RuntimeError("fuzz worker did not start")
 
     def _read(self, timeout: float) -> str | None:
-        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        return self.proc.stdout.readline() if r else None
+        """The next reply line ('' when the worker closed its stdout, None after ``timeout`` s). Reads the raw
+        pipe into its own buffer: with a buffered reader, ``select`` would not see a second line that one read
+        already pulled in (a stage line + its answer), and the answer would count as a timeout."""
+        deadline, fd = time.monotonic() + timeout, self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            r, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+            if not r:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                line, self._buf = self._buf, b""
+                return line.decode(errors="replace")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return line.decode(errors="replace") + "\n"
 
     def cpu(self) -> float:
         """CPU seconds the worker and its reaped children have used (Linux /proc; 0 elsewhere)."""

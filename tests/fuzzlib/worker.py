@@ -33,9 +33,9 @@ class Decoder:
     def __init__(self) -> None:
         import nwcodec
         from nwcodec.codec.digest import tensor_digest
-        from nwcodec.errors import NwcodecError
+        from nwcodec.errors import BitstreamError, NwcodecError
 
-        self.nw, self.digest, self.typed = nwcodec, tensor_digest, NwcodecError
+        self.nw, self.digest, self.typed, self.stream_err = nwcodec, tensor_digest, NwcodecError, BitstreamError
         self.bases: dict[str, bytes] = {}
 
     def base(self, path: str | None) -> bytes | None:
@@ -58,7 +58,11 @@ class Decoder:
         stage = "parse"
         self.max_cpu = 0.0
         try:
-            self.timed(self.nw.parse, data)
+            try:
+                self.timed(self.nw.parse, data)
+            except self.typed:
+                if b"LEVL" not in data:   # a layered prefix (no NEND) is refused by parse, decoded by decode
+                    raise
             stage = "serial"
             try:
                 serial = self.digest(self.timed(self.nw.decode, data, workers=1, base=base))
@@ -71,6 +75,13 @@ class Decoder:
                 parallel = exc
             if isinstance(serial, str) != isinstance(parallel, str) or (isinstance(serial, str) and serial != parallel):
                 return "disagree", f"serial {_short(serial)} vs parallel {_short(parallel)}", stage
+            if b"LEVL" in data:   # layered (FORMAT.md 6.19): each level a prefix or cut stream holds
+                stage = "levels"
+                for k in range(4):
+                    try:
+                        self.timed(self.nw.decode, data, level=k, base=base)
+                    except self.typed:
+                        break
             if not isinstance(serial, str):
                 raise serial
             if mode in ("scene", "pack"):
@@ -83,6 +94,8 @@ class Decoder:
                     self.timed(decode_pack_scene, base, data)
             return "ok", "", stage
         except self.typed as exc:
+            if stage == "scene" and not isinstance(exc, self.stream_err):   # scene faults are stream faults
+                return "untyped", f"{type(exc).__name__} (not a BitstreamError): {exc}"[:300], stage
             return "typed", type(exc).__name__, stage
         except MemoryError as exc:
             return "memory", f"MemoryError: {exc}"[:300], stage
