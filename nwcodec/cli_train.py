@@ -14,7 +14,7 @@ def _train(a: argparse.Namespace) -> None:
     from .train.dispatch import run_config
 
     t = Timer()
-    run_config(a.config, overrides=a.set or [])
+    run_config(a.config, overrides=(a.set or []) + ([f"train.device={a.device}"] if a.device else []))
     print(f"train: {a.config} done in {t}", flush=True)
 
 
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train from a YAML config (classifier, scene or scene pack)")
     t.add_argument("config")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
+    t.add_argument("--device", default=None, help="scene training device, e.g. cuda (default: the config's, cpu)")
     t.set_defaults(func=_train)
     r = sub.add_parser("render", help="render a scene bitstream (or BASE SCENE pair)")
     r.add_argument("streams", nargs="+", help="SCENE.nwc, or BASE.nwc SCENE.nwc for a scene pack")

@@ -27,7 +27,7 @@ def _parse(value: Any, tp: Any, key: str) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return _parse(value, inner, key)
     if dataclasses.is_dataclass(tp):
-        return _from_dict(tp, value, key)
+        return tp.from_dict(value, key) if hasattr(tp, "from_dict") else _from_dict(tp, value, key)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {value!r}")
@@ -79,10 +79,17 @@ def _from_dict(cls: type[T], data: Any, prefix: str) -> T:
 
 def _to_dict(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj):
-        return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: _nested(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, tuple):
         return [_to_dict(v) for v in obj]
     return obj
+
+
+def _nested(value: Any) -> Any:
+    """A field's value as plain data, through its own ``to_dict`` when it has one."""
+    if dataclasses.is_dataclass(value) and hasattr(value, "to_dict"):
+        return value.to_dict()
+    return _to_dict(value)
 
 
 class _DictMixin:
@@ -138,19 +145,81 @@ class RenderConfig(_DictMixin):
 
 
 @dataclass
-class ModelConfig(_DictMixin):
-    """A :class:`~nwcodec.nerf.model.SceneModel`: coarse field, optional fine field, render settings."""
+class KPlanesConfig(_DictMixin):
+    """K-Planes-style field: 3 planes (xy, xz, yz) of ``channels`` per resolution, Hadamard product
+    across planes, concatenated across resolutions, then a density MLP and a view-dependent colour
+    MLP on spherical harmonics of degree ``sh_degree`` of the direction."""
 
+    resolutions: tuple[int, ...] = (64, 128)
+    channels: int = 8
+    hidden: int = 64
+    geo_features: int = 15
+    color_hidden: int = 64
+    sh_degree: int = 2
+
+    def validate(self, where: str) -> None:
+        _check(len(self.resolutions) >= 1, f"{where}.resolutions", "need at least one resolution")
+        _check(all(r >= 2 for r in self.resolutions), f"{where}.resolutions", "each must be >= 2")
+        _check(self.channels >= 1, f"{where}.channels", "must be >= 1")
+        _check(self.hidden >= 1 and self.color_hidden >= 1, f"{where}.hidden", "must be >= 1")
+        _check(self.geo_features >= 1, f"{where}.geo_features", "must be >= 1")
+        _check(0 <= self.sh_degree <= 3, f"{where}.sh_degree", "must be in [0, 3]")
+
+
+@dataclass
+class ModelConfig(_DictMixin):
+    """A :class:`~nwcodec.nerf.model.SceneModel`: ``type`` names its field (``mlp``: coarse + optional
+    fine MLP; ``kplanes``: one grid field inside ``aabb``), plus render settings.
+
+    ``to_dict`` writes only the keys of its type; an ``mlp`` dict is exactly the pre-registry one,
+    so streams without a ``type`` are ``mlp``.
+    """
+
+    type: str = "mlp"
     coarse: FieldConfig = field(default_factory=FieldConfig)
     fine: FieldConfig | None = field(default_factory=FieldConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
+    kplanes: KPlanesConfig = field(default_factory=KPlanesConfig)
+    aabb: tuple[float, float, float, float, float, float] | None = None
 
     def validate(self, where: str) -> None:
+        _check(self.type in MODEL_KEYS, f"{where}.type", f"unknown field type (known: {', '.join(MODEL_KEYS)})")
         _check(
             (self.fine is None) == (self.render.n_fine == 0),
             f"{where}.fine",
             "a fine field needs render.n_fine > 0 and n_fine > 0 needs a fine field",
         )
+        if self.aabb is not None:
+            _check(all(self.aabb[i] < self.aabb[i + 3] for i in range(3)), f"{where}.aabb",
+                   "need [xmin, ymin, zmin, xmax, ymax, zmax] with min < max")
+
+    def to_dict(self) -> dict:
+        """The keys of this type only (``mlp``: ``coarse``, ``fine``, ``render``, no ``type``)."""
+        full = _to_dict(self)
+        return {k: full[k] for k in MODEL_KEYS[self.type]}
+
+    @classmethod
+    def from_dict(cls, data: Any, prefix: str = "") -> "ModelConfig":
+        """Strict: the keys a type does not use are unknown keys; ``kplanes`` has no fine field."""
+        where = prefix or "config"
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+        kind = data.get("type", "mlp")
+        if not isinstance(kind, str) or kind not in MODEL_KEYS:
+            raise ConfigError(f"{prefix + '.' if prefix else ''}type: unknown field type {kind!r} "
+                              f"(known: {', '.join(MODEL_KEYS)})")
+        for key in data:
+            if key != "type" and key not in MODEL_KEYS[kind]:
+                raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: unknown key for type {kind!r}")
+        if kind != "mlp" and "fine" not in data:
+            data = {**data, "fine": None}
+        return _from_dict(cls, data, prefix)
+
+
+MODEL_KEYS: dict[str, tuple[str, ...]] = {  # field type -> the ModelConfig keys it uses (in to_dict order)
+    "mlp": ("coarse", "fine", "render"),
+    "kplanes": ("type", "kplanes", "render", "aabb"),
+}
 
 
 @dataclass
@@ -182,8 +251,10 @@ class TrainConfig(_DictMixin):
     seed: int = 0
     precrop_iters: int = 0
     precrop_frac: float = 0.5
+    device: str = "cpu"
 
     def validate(self, where: str) -> None:
+        _check(self.device == "cpu" or self.device.startswith("cuda"), f"{where}.device", "must be 'cpu' or 'cuda[:N]'")
         _check(self.iters >= 0, f"{where}.iters", "must be >= 0")
         _check(self.batch_rays >= 1, f"{where}.batch_rays", "must be >= 1")
         _check(self.lr > 0 and self.lr_final > 0, f"{where}.lr", "learning rates must be > 0")

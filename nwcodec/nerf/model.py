@@ -1,4 +1,4 @@
-"""``SceneModel``: coarse (+ optional fine) NeRF fields with their render settings.
+"""``SceneModel``: the fields of a registered model type with their render settings.
 
 The model is rebuilt from ``to_config()`` (a JSON-able dict) plus its ``state_dict``.
 ``forward(origins, dirs)`` renders a batch of rays; sampling is jittered in training mode and
@@ -10,19 +10,17 @@ import torch
 from torch import nn
 
 from nwcodec.nerf.config import ModelConfig
-from nwcodec.nerf.fields import NeRFField
-from nwcodec.nerf.renderers import volume_render
-from nwcodec.nerf.samplers import hierarchical_samples, stratified_samples
+from nwcodec.nerf.model_types import MODEL_TYPES
 
 
 class SceneModel(nn.Module):
-    """A neural scene: ``coarse`` field, optional ``fine`` field, and :class:`RenderConfig` settings."""
+    """A neural scene of ``config.type`` (see :mod:`nwcodec.nerf.model_types`) with its render settings:
+    ``mlp`` has ``coarse`` and optional ``fine`` fields, ``kplanes`` one grid ``field``."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.coarse = NeRFField(config.coarse)
-        self.fine = NeRFField(config.fine) if config.fine is not None else None
+        MODEL_TYPES[config.type].build(self, config)
         self.register_buffer("background", torch.tensor(config.render.background, dtype=torch.float32), persistent=False)
 
     def to_config(self) -> dict:
@@ -33,26 +31,11 @@ class SceneModel(nn.Module):
     def from_config(cls, config: dict | ModelConfig) -> "SceneModel":
         return cls(config if isinstance(config, ModelConfig) else ModelConfig.from_dict(config, "model"))
 
-    def _query(self, field: NeRFField, origins: torch.Tensor, dirs: torch.Tensor, t: torch.Tensor,
-               norm: torch.Tensor) -> dict[str, torch.Tensor]:
-        points = origins[:, None, :] + t[..., None] * dirs[:, None, :]
-        unit = (dirs / norm[:, None])[:, None, :].expand_as(points)
-        rgb, density = field(points, unit)
-        return volume_render(rgb, density, t, norm, self.config.render.far, self.background)
-
     def forward(self, origins: torch.Tensor, dirs: torch.Tensor,
                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """Render rays ``[R, 3]``: keys ``rgb``, ``depth``, ``acc`` (final pass) and ``rgb_coarse``."""
-        rc = self.config.render
-        perturb = self.training
-        norm = dirs.norm(dim=-1)
-        t_c = stratified_samples(origins.shape[0], rc.n_coarse, rc.near, rc.far, perturb, origins.device, generator)
-        out_c = self._query(self.coarse, origins, dirs, t_c, norm)
-        if self.fine is None:
-            return {"rgb": out_c["rgb"], "depth": out_c["depth"], "acc": out_c["acc"], "rgb_coarse": out_c["rgb"]}
-        t_f = hierarchical_samples(t_c, out_c["weights"], rc.n_fine, perturb, generator)
-        out_f = self._query(self.fine, origins, dirs, t_f, norm)
-        return {"rgb": out_f["rgb"], "depth": out_f["depth"], "acc": out_f["acc"], "rgb_coarse": out_c["rgb"]}
+        """Render rays ``[R, 3]``: keys ``rgb``, ``depth``, ``acc`` (final pass) and ``rgb_coarse``;
+        sampling is jittered in training mode and deterministic in eval mode."""
+        return MODEL_TYPES[self.config.type].render(self, origins, dirs, generator)
 
 
 def num_parameters(model: nn.Module) -> int:

@@ -1,7 +1,10 @@
-"""Sample depths along rays: stratified (coarse) and importance sampling from weights (fine)."""
+"""Sample depths along rays: stratified (coarse), importance sampling from weights (fine), and
+box-clipped samples as :class:`~nwcodec.nerf.ray_samples.RaySamples`."""
 from __future__ import annotations
 
 import torch
+
+from nwcodec.nerf.ray_samples import Frustums, RaySamples
 
 
 def _uniform(shape: tuple[int, ...], device: torch.device | str, generator: torch.Generator | None) -> torch.Tensor:
@@ -56,3 +59,42 @@ def hierarchical_samples(
     mids = 0.5 * (t_coarse[..., 1:] + t_coarse[..., :-1])
     t_new = sample_pdf(mids, weights[..., 1:-1].detach(), n_fine, deterministic=not perturb, generator=generator)
     return torch.sort(torch.cat([t_coarse, t_new.detach()], dim=-1), dim=-1).values
+
+
+def samples_at_depths(origins: torch.Tensor, dirs: torch.Tensor, t: torch.Tensor, far: float) -> RaySamples:
+    """:class:`RaySamples` at depths ``t`` ``[R, S]``; each stands for the segment between the midpoints
+    to its neighbours (the first mirrored, the last running to ``far``)."""
+    mids = 0.5 * (t[..., 1:] + t[..., :-1])
+    ends = torch.cat([mids, torch.full_like(t[..., :1], far)], dim=-1)
+    starts = torch.cat([2 * t[..., :1] - mids[..., :1], mids], dim=-1)
+    return RaySamples(Frustums(origins, dirs, starts, ends, t))
+
+
+def aabb_intersect(origins: torch.Tensor, dirs: torch.Tensor, aabb: torch.Tensor,
+                   near: float, far: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-ray ``(t_near, t_far)`` ``[R]`` of the box ``aabb`` ``[6]`` within ``[near, far]``; a miss has
+    ``t_near >= t_far``."""
+    safe = torch.where(dirs.abs() < 1e-9, torch.full_like(dirs, 1e-9), dirs)
+    t0, t1 = (aabb[:3] - origins) / safe, (aabb[3:] - origins) / safe
+    lo = torch.minimum(t0, t1).amax(dim=-1).clamp_min(near)
+    hi = torch.maximum(t0, t1).amin(dim=-1).clamp_max(far)
+    return lo, hi
+
+
+def box_samples(origins: torch.Tensor, dirs: torch.Tensor, aabb: torch.Tensor, near: float, far: float,
+                n_samples: int, perturb: bool, generator: torch.Generator | None = None) -> RaySamples:
+    """``n_samples`` equal bins per ray over its stretch inside the box (jittered if ``perturb``, else
+    bin centres); rays that miss the box get no valid samples."""
+    lo, hi = aabb_intersect(origins, dirs, aabb, near, far)
+    hit = hi > lo
+    hi = torch.where(hit, hi, lo + 1e-4)
+    u = torch.linspace(0.0, 1.0, n_samples + 1, device=origins.device)
+    edges = lo[:, None] + (hi - lo)[:, None] * u  # [R, S + 1]
+    starts, ends = edges[:, :-1], edges[:, 1:]
+    if perturb:
+        jitter = _uniform((origins.shape[0], n_samples), origins.device, generator)
+    else:
+        jitter = torch.full_like(starts, 0.5)
+    t = starts + (ends - starts) * jitter
+    valid = hit[:, None].expand(-1, n_samples)
+    return RaySamples(Frustums(origins, dirs, starts, ends, t), valid)

@@ -40,8 +40,12 @@ class TrainResult:
         return self.val[-1]["psnr"] if self.val else None
 
 
-def make_model(config: ModelConfig, dataset: SceneDataset | None = None, seed: int = 0) -> SceneModel:
-    """Build a model with seeded initialisation; near/far/background come from ``dataset`` when given."""
+def make_model(config: ModelConfig, dataset: SceneDataset | None = None, seed: int = 0,
+               aabb: tuple[float, ...] | None = None) -> SceneModel:
+    """Build a model with seeded initialisation; near/far/background come from ``dataset`` when given,
+    the scene box from ``aabb`` when the config has none (grid fields)."""
+    if aabb is not None and config.type != "mlp" and config.aabb is None:
+        config = dataclasses.replace(config, aabb=tuple(float(v) for v in aabb))
     if dataset is not None:
         render = dataclasses.replace(config.render, near=dataset.near, far=dataset.far, background=tuple(dataset.background))
         config = dataclasses.replace(config, render=render)
@@ -115,7 +119,7 @@ def train_scene(
     resume: bool = False, device: torch.device | str = "cpu", progress: bool = True,
     num_params: int | None = None, log_every: int = 50, stop_at: int | None = None,
     extra_params: Iterable[torch.nn.Parameter] = (),
-    param_groups: list[dict] | None = None,
+    param_groups: list[dict] | None = None, log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Optimise ``model`` for ``cfg.iters`` total steps (Adam, exponential lr decay to ``cfg.lr_final``).
 
@@ -126,7 +130,8 @@ def train_scene(
     training continues to ``cfg.iters``; ``stop_at`` ends early at that step with a checkpoint, as
     an interrupted run would (the lr schedule still spans ``cfg.iters``). ``param_groups`` (Adam
     groups, each with an optional ``lr_scale`` multiplying the scheduled lr, e.g. for EPR latents)
-    replaces the default single group of ``model`` + ``extra_params``. Validation PSNR on
+    replaces the default single group of ``model`` + ``extra_params``. ``log`` receives a progress
+    line about every 10% of the run (for piped output). Validation PSNR on
     ``val_dataset`` every ``cfg.val_every`` steps and at the end. ``model`` is left in eval mode.
     """
     model.to(device).train()
@@ -174,6 +179,9 @@ def train_scene(
                 entry["rate_bits"] = rate_bits.item()
             result.history.append(entry)
             bar.set_postfix(psnr=f"{entry['psnr']:.2f}")
+        if log is not None and (done % max(1, cfg.iters // 10) == 0 or done == end):
+            log(f"  step {done}/{cfg.iters}: train PSNR {mse_to_psnr(mse.item()):.2f} dB, "
+                f"{time.perf_counter() - t0:.0f} s")
         want_val = val_dataset is not None and cfg.val_views > 0
         if want_val and ((cfg.val_every and done % cfg.val_every == 0) or done == cfg.iters):
             result.val.append({"step": done, "psnr": validation_psnr(model, val_dataset, cfg.val_views, cfg.chunk, device)})

@@ -69,15 +69,13 @@ def decode_pack_scene(base: bytes, scene: bytes):
     stream (e.g. the two arguments swapped) raises :class:`InputError`.
     """
     from nwcodec.nerf.model import SceneModel
-    from nwcodec.errors import ConfigError
+    from nwcodec.scene.stream import checked_scene_header
 
-    header = scene_header(scene)
+    scene_header(scene)
     if parse(scene).base_sha256 is None:
         raise InputError("SCENE is not a pack delta stream (no BASE chunk): pass BASE first, then SCENE")
-    try:
-        model = SceneModel.from_config(header["model"])
-    except ConfigError as exc:
-        raise MalformedError(f"HEAD: invalid scene.model ({exc})") from None
+    _, cfg = checked_scene_header(scene)
+    model = SceneModel(cfg)
     return load_scene_weights(model, decode(scene, base=base))
 
 

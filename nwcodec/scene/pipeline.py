@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 import torch
 
 from apps.render import render_to_dir
+from nwcodec.errors import InputError
 from nwcodec.nerf.config import DataConfig, ModelConfig, TrainConfig
 from nwcodec.nerf.dataparsers.blender import SceneDataset, load_blender
 from nwcodec.nerf.model import SceneModel, num_parameters
@@ -36,13 +38,15 @@ BIT_CHECK_RAYS = 1024
 def run_scene(cfg: dict[str, Any], config_dir: str | Path | None = None, progress: bool | None = None) -> dict:
     """Run a ``task: scene`` config; returns the run's summary (a sweep: ``{"runs": [...]}``)."""
     conf = parse_scene_config(cfg)
-    torch.set_num_threads(1)
+    torch.set_num_threads(os.cpu_count() or 1)
     progress = sys.stderr.isatty() if progress is None else progress
     out = Path(conf.output.dir)
     scene_dir = conf.scene.resolve(None if config_dir is None else Path(config_dir))
     if scene_dir is None:
         scene_dir = prepare_procedural(conf.scene.generate, out / "data")
     splits = load_splits(scene_dir, conf.data)
+    if conf.model.aabb is None and conf.model.type != "mlp":
+        conf.model = dataclasses.replace(conf.model, aabb=scene_aabb(scene_dir))
     lams = conf.rate.lam
     runs = [run_one(conf, lam, splits, out if len(lams) == 1 else out / f"lam_{lam:g}", progress) for lam in lams]
     if len(runs) == 1:
@@ -56,6 +60,11 @@ def run_scene(cfg: dict[str, Any], config_dir: str | Path | None = None, progres
     return sweep
 
 
+def _log(line: str) -> None:
+    """Progress lines on stderr (visible when the output is piped, unlike the tqdm bar)."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def prepare_procedural(gen: GenerateConfig, out_dir: Path) -> Path:
     """Generate the procedural scene into ``out_dir`` unless the same one is already there."""
     info = out_dir / "scene_info.json"
@@ -67,6 +76,19 @@ def prepare_procedural(gen: GenerateConfig, out_dir: Path) -> Path:
             return out_dir
     return generate_scene(out_dir, seed=gen.seed, resolution=gen.resolution, n_train=gen.n_train,
                           n_val=gen.n_val, n_test=gen.n_test)
+
+
+def scene_aabb(scene_dir: Path, default: float = 1.5) -> tuple[float, ...]:
+    """The scene box ``[xmin, ymin, zmin, xmax, ymax, zmax]`` from ``scene_info.json`` (``aabb`` as
+    ``[[min...], [max...]]``), else the cube of half-size ``default``."""
+    info = Path(scene_dir) / "scene_info.json"
+    box = json.loads(info.read_text(encoding="utf-8")).get("aabb") if info.is_file() else None
+    if box is None:
+        return (-default,) * 3 + (default,) * 3
+    flat = [float(v) for v in (box[0] + box[1] if isinstance(box[0], list) else box)]
+    if len(flat) != 6 or not all(flat[i] < flat[i + 3] for i in range(3)):
+        raise InputError(f"{info}: aabb must be [[xmin, ymin, zmin], [xmax, ymax, zmax]], got {box!r}")
+    return tuple(flat)
 
 
 def load_splits(scene_dir: Path, data: DataConfig) -> dict[str, SceneDataset]:
@@ -87,7 +109,7 @@ def fit_scene(model_cfg: ModelConfig, train_cfg: TrainConfig, rate: RateConfig, 
     """
     model = make_model(model_cfg, train, seed=train_cfg.seed)
     ckpt = (lambda name: None) if run_dir is None else (lambda name: run_dir / name)
-    common = dict(val_dataset=val, device=device, progress=progress)
+    common = dict(val_dataset=val, device=device, progress=progress, log=_log)
     if lam == 0:
         res = train_scene(model, train, train_cfg, checkpoint_path=ckpt("train.pt"), resume=True, **common)
         return model, {"train_seconds": res.seconds, "val": res.val}
@@ -131,9 +153,12 @@ def run_one(conf: ScenePipelineConfig, lam: float, splits: dict[str, SceneDatase
             progress: bool) -> dict:
     """Fit, encode, decode as a receiver, render and summarize one ``lam``."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    _log(f"lam={lam:g}: training a {conf.model.type} field for {conf.train.iters} steps on "
+         f"{len(splits['train'])} views ({conf.train.device}, {torch.get_num_threads()} threads) -> {run_dir}")
     model, fit = fit_scene(conf.model, conf.train, conf.rate, lam, splits["train"], splits["val"], run_dir,
-                           progress=progress)
+                           device=conf.train.device, progress=progress)
     model = model.cpu().eval()
+    _log(f"lam={lam:g}: trained in {fit['train_seconds']:.0f} s; encoding")
     t0 = time.perf_counter()
     stream = encode_fitted(model, lam, conf.rate, scene_camera(splits["test"]))
     encode_seconds = time.perf_counter() - t0
@@ -141,6 +166,7 @@ def run_one(conf: ScenePipelineConfig, lam: float, splits: dict[str, SceneDatase
     t0 = time.perf_counter()
     receiver = decode_scene((run_dir / "scene.nwc").read_bytes())
     decode_seconds = time.perf_counter() - t0
+    _log(f"lam={lam:g}: {len(stream):,} bytes; rendering {len(splits['test'])} test views from the decoded stream")
     metrics = render_to_dir(receiver, run_dir / "render", splits["test"], conf.output.orbit_frames,
                             conf.output.render_size, conf.train.chunk, verbose=progress)
     n = num_parameters(receiver)

@@ -13,7 +13,7 @@ from typing import Any
 from ..bitstream import DEFAULT_LIMITS, Limits
 from ..codec import decode, parse
 from ..handoff import encode
-from ..errors import ConfigError, InputError, MalformedError
+from ..errors import InputError, MalformedError
 
 CAMERA_CONVENTION = "opengl-c2w"  # camera looks down -z, +y up; poses are 4x4 camera-to-world
 
@@ -44,15 +44,21 @@ def scene_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict:
     return scene
 
 
-def decode_scene(data: bytes, limits: Limits = DEFAULT_LIMITS, workers: int | None = 1):
-    """A ready-to-render ``SceneModel`` (eval mode) from a scene bitstream."""
-    from ..nerf.model import SceneModel
+def checked_scene_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[dict, Any]:
+    """The ``scene`` header and its bounded :class:`ModelConfig`, checked against the HEAD tensor
+    shapes before any torch module exists (torch-free; every fault a BitstreamError)."""
+    from ..nerf.specs import checked_model_config
 
     scene = scene_header(data, limits)
-    try:
-        model = SceneModel.from_config(scene["model"])
-    except ConfigError as exc:
-        raise MalformedError(f"HEAD: invalid scene.model ({exc})") from None
+    return scene, checked_model_config(scene["model"], parse(data, limits).tensors)
+
+
+def decode_scene(data: bytes, limits: Limits = DEFAULT_LIMITS, workers: int | None = 1):
+    """A ready-to-render ``SceneModel`` (eval mode) from a scene bitstream."""
+    _, cfg = checked_scene_header(data, limits)
+    from ..nerf.model import SceneModel
+
+    model = SceneModel(cfg)
     return load_scene_weights(model, decode(data, limits=limits, workers=workers))
 
 

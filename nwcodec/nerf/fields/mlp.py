@@ -12,6 +12,7 @@ from torch import nn
 
 from nwcodec.nerf.config import FieldConfig
 from nwcodec.nerf.encoding import PositionalEncoding
+from nwcodec.nerf.ray_samples import FieldOutputs, RaySamples
 
 DENSITY_SHIFT = -1.0  # softplus(raw - 1): small initial density, as in mip-NeRF
 
@@ -59,3 +60,8 @@ class NeRFField(nn.Module):
             h = F.relu(self.view_layer(h))
         rgb = torch.sigmoid(self.rgb_head(h))
         return rgb, density
+
+    def get_outputs(self, samples: RaySamples) -> FieldOutputs:
+        """Colour and density at every sample (an MLP field queries all of them)."""
+        rgb, density = self(samples.frustums.positions(), samples.frustums.unit_directions())
+        return FieldOutputs(rgb, density)
