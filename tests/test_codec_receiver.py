@@ -75,7 +75,7 @@ def _edit_head(data: bytes, edit) -> bytes:
 @pytest.mark.parametrize("edit, match", [
     (lambda t: t["params"].pop("offset"), "takes params"),
     (lambda t: t["params"].update(scale=[3]), "param 'scale'"),
-    (lambda t: t.update(decoder="wavelet"), "known: affine, dct"),
+    (lambda t: t.update(decoder="wavelet"), "known: affine, block_dct, dct"),
     (lambda t: t.update(decoder="dct"), "dct"),
 ])
 def test_decoder_schema_is_checked_in_parse(edit, match: str) -> None:

@@ -70,6 +70,6 @@ def test_set_covers_every_feature() -> None:
         widest = max([widest] + [d.n for d in ps.descriptions])
     assert codings == {"raw", "quant", "bytes", "latent", "residual"} and kinds == {0, 1, 2}
     assert {"float32", "float16", "bfloat16", "int64", "bool"} <= dtypes
-    assert {None, 0, 1, 2} <= axes and decoders == {"affine", "dct"}
+    assert {None, 0, 1, 2} <= axes and decoders == {"affine", "dct", "block_dct"}
     assert notes and skipped
     assert biggest >= PARALLEL_MIN_ELEMENTS and widest == DEFAULT_LIMITS.max_table_alphabet

@@ -50,5 +50,6 @@ def synthesize(decoder: str, latent: np.ndarray, params: dict[str, np.ndarray]) 
 # --- built-in decoders: each module registers itself on import. Add new decoder modules here. ---
 from . import affine  # noqa: E402,F401
 from . import dct  # noqa: E402,F401
+from . import block_dct  # noqa: E402,F401
 
 __all__ = ["ParamDecoder", "DECODERS", "register", "get_decoder", "synthesize"]

@@ -6,6 +6,7 @@ from torch import nn
 
 from nwcodec.codec.latent_spec import LatentTensor, PriorSpec
 from nwcodec.reparam.model_reparam import latent_decoders, latent_of, priors_of
+from nwcodec.reparam.priors import LIKELIHOOD_BOUND
 
 
 def export_latents(model: nn.Module) -> tuple[list[LatentTensor], dict[str, PriorSpec], dict[str, np.ndarray]]:
@@ -31,12 +32,13 @@ def export_latents(model: nn.Module) -> tuple[list[LatentTensor], dict[str, Prio
 
 
 def bits_under_priors(latents: list[LatentTensor], priors: dict[str, PriorSpec]) -> float:
-    """``-sum log2 pmf[latent - lo]`` over all latents (float64)."""
+    """``-sum log2 pmf[latent - lo]`` over all latents (float64), each mass floored at the training
+    rate's ``LIKELIHOOD_BOUND`` (so this is what :func:`~nwcodec.reparam.rate.rate_bits` counts)."""
     total = 0.0
     for lt in latents:
         spec = priors[lt.prior]
         mass = spec.pmf[lt.latent.reshape(-1).astype(np.int64) - spec.lo]
-        total += float(-np.log2(np.maximum(mass, 1e-300)).sum())
+        total += float(-np.log2(np.maximum(mass, LIKELIHOOD_BOUND)).sum())
     return total
 
 

@@ -1,6 +1,7 @@
 """Turn any PyTorch model into an EPR model in place (and back): latents, decoders, priors."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
@@ -12,6 +13,7 @@ from nwcodec.reparam.config import ReparamConfig
 from nwcodec.reparam.parametrization import LatentDecoder
 from nwcodec.reparam.priors import IntegerPrior, make_prior
 from nwcodec.reparam.synthesis import DCT_II_BITS, synthesize
+from nwcodec.reparam.transforms import make_latent_decoder
 
 WEIGHT_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Embedding)
 
@@ -24,16 +26,56 @@ def _pick_decoder(module: nn.Module, tensor: str, weight: torch.Tensor, cfg: Rep
     return "dct" if use_dct else "affine"
 
 
-def _targets(model: nn.Module, cfg: ReparamConfig) -> list[tuple[str, nn.Module, str]]:
-    found = []
+@dataclass(frozen=True)
+class Target:
+    """One tensor to reparameterize: ``module.<tensor>`` (full name ``name``) and how."""
+
+    name: str
+    module: nn.Module
+    tensor: str
+    decoder: str
+    group: str
+    per_channel: bool
+    block: tuple[int, int] = (8, 8)
+
+
+def _owner(model: nn.Module, name: str) -> tuple[nn.Module, str]:
+    path, _, tensor = name.rpartition(".")
+    return (model.get_submodule(path) if path else model), tensor
+
+
+def _group(rule_group: str, name: str) -> str:
+    return name if rule_group == "tensor" else rule_group
+
+
+def _targets(model: nn.Module, cfg: ReparamConfig) -> list[Target]:
+    """Tensors picked by name rules (first matching rule wins; ``"float"`` keeps a tensor float),
+    then the weights of Linear/Conv/Embedding modules not named by any rule, as before."""
+    found: list[Target] = []
+    named: set[str] = set()
+    for name, p in model.named_parameters():
+        rule = next((r for r in cfg.tensors if r.matches(name)), None)
+        if rule is None:
+            continue
+        named.add(name)
+        module, tensor = _owner(model, name)
+        if rule.decoder == "float" or parametrize.is_parametrized(module, tensor):
+            continue
+        if p.numel() >= cfg.min_numel and p.is_floating_point():
+            group = _group(rule.group, name) if rule.group != "tensor" or cfg.prior_groups == "tensor" else "model"
+            found.append(Target(name, module, tensor, rule.decoder, group, rule.per_channel, rule.block))
     for path, module in model.named_modules():
         if not isinstance(module, WEIGHT_TYPES) or parametrize.is_parametrized(module):
             continue
-        names = ["weight"] + (["bias"] if cfg.include_bias else [])
-        for tensor in names:
+        tensors = ["weight"] + (["bias"] if cfg.include_bias else [])
+        for tensor in tensors:
             p = getattr(module, tensor, None)
-            if isinstance(p, nn.Parameter) and p.numel() >= cfg.min_numel and p.is_floating_point():
-                found.append((path, module, tensor))
+            name = f"{path}.{tensor}" if path else tensor
+            if (isinstance(p, nn.Parameter) and name not in named and p.numel() >= cfg.min_numel
+                    and p.is_floating_point()):
+                group = name if cfg.prior_groups == "tensor" else "model"
+                found.append(Target(name, module, tensor, _pick_decoder(module, tensor, p, cfg), group,
+                                    cfg.per_channel))
     return found
 
 
@@ -91,7 +133,8 @@ def _fit_priors(model: nn.Module, steps: int) -> None:
 def reparameterize(model: nn.Module, config: dict[str, Any] | ReparamConfig | None = None) -> nn.Module:
     """Reparameterize ``model`` in place and return it (same object, same forward code).
 
-    Weights of Linear/Conv1d/Conv2d/Embedding modules with at least ``min_numel`` elements become
+    Tensors named by ``config.tensors`` rules (default: feature planes ``*.planes.*`` -> ``"block_dct"``)
+    and the weights of Linear/Conv1d/Conv2d/Embedding modules with at least ``min_numel`` elements become
     integer latents (warm-started from the current weights) decoded by ``"affine"`` (or ``"dct"``
     for conv kernels); each group of latents gets a learned prior, held by its decoders (``.prior``) so that no child
     module is added to ``model`` itself (``nn.Sequential`` forward stays the same).
@@ -104,16 +147,13 @@ def reparameterize(model: nn.Module, config: dict[str, Any] | ReparamConfig | No
         raise InputError("model has no tensor to reparameterize (check reparam.min_numel)")
     spans: dict[str, float] = {}
     decoders: list[LatentDecoder] = []
-    for path, module, tensor in targets:
-        name = f"{path}.{tensor}" if path else tensor
-        group = name if cfg.prior_groups == "tensor" else "model"
-        weight = getattr(module, tensor)
-        dec = LatentDecoder(weight, _pick_decoder(module, tensor, weight, cfg), cfg.per_channel,
-                            cfg.init_step, name, group)
+    for t in targets:
+        weight = getattr(t.module, t.tensor)
+        dec = make_latent_decoder(t.decoder, weight, t.per_channel, cfg.init_step, t.name, t.group, t.block)
         dec.to(weight.device)
-        parametrize.register_parametrization(module, tensor, dec)
-        span = float(latent_of(module, tensor).detach().abs().max())
-        spans[group] = max(spans.get(group, 1.0), span)
+        parametrize.register_parametrization(t.module, t.tensor, dec)
+        span = float(latent_of(t.module, t.tensor).detach().abs().max())
+        spans[t.group] = max(spans.get(t.group, 1.0), span)
         decoders.append(dec)
     priors = {group: make_prior(cfg.prior, init_scale=span) for group, span in spans.items()}
     for dec in decoders:

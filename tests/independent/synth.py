@@ -65,9 +65,33 @@ def dct(x: np.ndarray, params: dict) -> np.ndarray:
     return _affine_tail(out, params)
 
 
+def block_dct(x: np.ndarray, params: dict) -> np.ndarray:
+    """Blockwise inverse DCT-II of 2-D planes (FORMAT.md 6.7 ``block_dct``), written block by block."""
+    step = params["step"]
+    if x.ndim < 2 or step.ndim != 2 or not all(1 <= b <= 8 for b in step.shape):
+        raise MalformedError(f"block_dct needs a [..., H, W] latent and a [Bh, Bw] step, got {x.shape}, {step.shape}")
+    bh, bw = step.shape
+    h, w = x.shape[-2:]
+    if h % bh or w % bw:
+        raise MalformedError(f"block_dct blocks {step.shape} do not tile {x.shape[-2:]}")
+    ch, cw = dct_matrix(bh), dct_matrix(bw)
+    out = np.zeros(x.shape, dtype=F32)
+    for by in range(0, h, bh):
+        for bx in range(0, w, bw):
+            block = np.multiply(x[..., by:by + bh, bx:bx + bw], step, dtype=F32)     # coef[..., u, v]
+            acc = np.zeros(x.shape[:-2] + (bh, bw), dtype=F32)
+            for u in range(bh):
+                for v in range(bw):
+                    b = np.multiply(ch[u][:, None], cw[v][None, :], dtype=F32)       # B[u, v, y, x]
+                    acc = np.add(acc, np.multiply(block[..., u, v][..., None, None], b, dtype=F32), dtype=F32)
+            out[..., by:by + bh, bx:bx + bw] = acc
+    return _affine_tail(out, params)
+
+
 DECODERS: dict[str, tuple[tuple[str, ...], Callable[[np.ndarray, dict], np.ndarray]]] = {
     "affine": (("scale", "offset"), affine),
     "dct": (("step", "scale", "offset"), dct),
+    "block_dct": (("step", "scale", "offset"), block_dct),
 }
 
 
