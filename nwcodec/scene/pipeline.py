@@ -31,7 +31,7 @@ from nwcodec.nerf.train import make_model, train_scene
 from nwcodec.reparam import (StreamRate, estimate_stream, estimated_bits, num_model_params, param_groups, rate_bits,
                              reparameterize)
 from nwcodec.scene.config import GenerateConfig, RateConfig, ScenePipelineConfig, parse_scene_config
-from nwcodec.scene.stream import camera_info, decode_scene, encode_scene
+from nwcodec.scene.stream import camera_info, decode_scene, encode_scene, scene_header
 
 BIT_CHECK_RAYS = 1024
 
@@ -171,7 +171,8 @@ def run_one(conf: ScenePipelineConfig, lam: float, splits: dict[str, SceneDatase
     decode_seconds = time.perf_counter() - t0
     _log(f"lam={lam:g}: {len(stream):,} bytes; rendering {len(splits['test'])} test views from the decoded stream")
     metrics = render_to_dir(receiver, run_dir / "render", splits["test"], conf.output.orbit_frames,
-                            conf.output.render_size, conf.train.chunk, verbose=progress)
+                            conf.output.render_size, conf.train.chunk, verbose=progress,
+                            camera=scene_header(stream).get("camera"), progress=True, title=f"lam={lam:g}")
     n = num_parameters(receiver)
     summary = {
         "lam": lam, "method": "epr" if lam else "post-training", "bytes": len(stream), "num_params": n,
