@@ -86,7 +86,9 @@ def test_labelled_sheet_layout(tmp_path: Path) -> None:
     y, x = top + 4 + LABEL_H, 4
     gt0 = (np.clip(truth[0], 0, 1) * 255 + 0.5).astype(np.uint8)
     de0 = (np.clip(dec[0], 0, 1) * 255 + 0.5).astype(np.uint8)
-    assert np.array_equal(s[y:y + 8, x:x + 8], gt0) and np.array_equal(s[y:y + 8, x + 12:x + 20], de0)
+    assert np.array_equal(s[y:y + 8, x:x + 8], gt0)
+    at = [c for c in range(x + 8, s.shape[1] - 7) if np.array_equal(s[y:y + 8, c:c + 8], de0)]
+    assert len(at) == 1  # the decoded view sits once, right of its ground truth, on the same row
     caption = s[top + 4:top + 4 + LABEL_H, x:x + 60]
     assert (caption < 128).any()  # text was drawn in the caption band
 
