@@ -123,5 +123,6 @@ def test_nwcodec_train_runs_scene_configs(run, tmp_path, capsys) -> None:
     assert main(["train", str(path)]) == 0  # resumes the fixture's finished run: no training
     assert json.loads((Path(cfg["output"]["dir"]) / "summary.json").read_text())["bytes"] == s["bytes"]
     path.write_text(yaml.safe_dump({"task": "scene", **cfg, "rate": {"lam": [0.1, -2]}}))
+    capsys.readouterr()  # the first run's progress lines
     assert main(["train", str(path)]) == 1
     assert capsys.readouterr().err.startswith("nwcodec: error: rate.lam[1]:")
