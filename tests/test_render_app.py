@@ -49,6 +49,7 @@ def _psnr8(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / max(mse, 1e-12)))
 
 
+@pytest.mark.slow
 def test_render_cli_sheet_progress_orbit(stream_and_scene, tmp_path: Path) -> None:
     stream, scene = stream_and_scene
     out = tmp_path / "r"
