@@ -34,7 +34,7 @@ bench-epr: $(VENV)/.stamp
 	$(PY) -m benchmarks.epr_bench
 
 bench-scene: $(VENV)/.stamp
-	$(PY) -m benchmarks.scene_bench
+	$(PY) -m benchmarks.scene_bench --commit-results
 
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench

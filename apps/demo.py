@@ -1,6 +1,6 @@
 """``make demo``: the whole scene codec on built-in data, in a few CPU-minutes.
 
-Generates the procedural scene, trains a small field under an entropy rate penalty (EPR,
+Generates the procedural scene (100x100), trains a K-Planes grid field under the EPR rate penalty (
 ``configs/scene_demo.yaml``), encodes it to ``out/demo/scene.nwc``, decodes that file as a receiver
 would, renders the test views and an orbit from the decoded field, and prints what it cost.
 """
@@ -22,7 +22,7 @@ def main() -> int:
     try:
         cfg = load_yaml(CONFIG)
         task_of(cfg)
-        print(f"nwcodec demo: procedural scene -> EPR field -> bitstream -> receiver -> renders ({CONFIG.name})")
+        print(f"nwcodec demo: procedural scene -> EPR grid field -> bitstream -> receiver -> renders ({CONFIG.name})")
         s = run_scene(cfg, config_dir=CONFIG.parent, progress=True)
     except NwcodecError as exc:
         print(f"demo: error: {exc}", file=sys.stderr)

@@ -26,7 +26,8 @@ def _render(a: argparse.Namespace) -> None:
     from .scene.render_cli import render_command
 
     t = Timer()
-    render_command(a.streams, out=a.out, dataset=a.dataset, frames=a.frames, size=a.size)
+    render_command(a.streams, out=a.out, dataset=a.dataset, frames=a.frames, size=a.size, device=a.device,
+                   threads=a.threads)
     print(f"render: {a.out} in {t}", flush=True)
 
 
@@ -43,4 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--dataset", default=None, help="NeRF-Synthetic scene dir: render its test views with PSNR/SSIM")
     r.add_argument("--frames", type=number(1, 3600, integer=True), default=30, help="orbit video frames (1–3600)")
     r.add_argument("--size", type=number(8, 4096, integer=True), default=None, help="render size (8–4096 pixels)")
+    r.add_argument("--device", default="cpu", help="render device, e.g. cuda (default cpu)")
+    r.add_argument("--threads", type=number(1, 1024, integer=True), default=None,
+                   help="CPU threads (default: all cores)")
     r.set_defaults(func=_render)

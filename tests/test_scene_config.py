@@ -33,7 +33,7 @@ def test_good_config_parses() -> None:
     assert conf.output.dir == "runs/scene"
 
 
-@pytest.mark.parametrize("name", ["scene_demo.yaml", "scene_bench.yaml"])
+@pytest.mark.parametrize("name", ["scene_demo.yaml", "scene_default.yaml", "scene_bench_mlp.yaml"])
 def test_shipped_configs_parse(name: str) -> None:
     cfg = load_yaml(REPO / "configs" / name)
     assert task_of(cfg) == "scene"

@@ -131,5 +131,6 @@ def test_nwcodec_train_runs_scene_configs(run, tmp_path, capsys) -> None:
     assert json.loads((Path(cfg["output"]["dir"]) / "summary.json").read_text())["bytes"] == s["bytes"]
     capsys.readouterr()   # the resumed run's progress lines
     path.write_text(yaml.safe_dump({"task": "scene", **cfg, "rate": {"lam": [0.1, -2]}}))
+    capsys.readouterr()  # the first run's progress lines
     assert main(["train", str(path)]) == 1
     assert capsys.readouterr().err.startswith("nwcodec: error: rate.lam[1]:")

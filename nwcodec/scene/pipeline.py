@@ -28,9 +28,10 @@ from nwcodec.nerf.model import SceneModel, num_parameters
 from nwcodec.nerf.procedural import generate_scene
 from nwcodec.nerf.rays import get_rays
 from nwcodec.nerf.train import make_model, train_scene
-from nwcodec.reparam import estimated_bits, num_model_params, param_groups, rate_bits, reparameterize
+from nwcodec.reparam import (StreamRate, estimate_stream, estimated_bits, num_model_params, param_groups, rate_bits,
+                             reparameterize)
 from nwcodec.scene.config import GenerateConfig, RateConfig, ScenePipelineConfig, parse_scene_config
-from nwcodec.scene.stream import camera_info, decode_scene, encode_scene
+from nwcodec.scene.stream import camera_info, decode_scene, encode_scene, scene_header
 
 BIT_CHECK_RAYS = 1024
 
@@ -122,7 +123,9 @@ def fit_scene(model_cfg: ModelConfig, train_cfg: TrainConfig, rate: RateConfig, 
     scales = {"latent": rate.lr_scales.latent, "decoder": rate.lr_scales.decoder, "prior": rate.lr_scales.prior,
               "float": 1.0}
     pg = [{"params": groups[k], "lr_scale": scales[k]} for k in scales if groups[k]]
-    res = train_scene(model, train, train_cfg, rate_fn=lambda: rate_bits(model), lam=lam, param_groups=pg,
+    _log(f"  EPR: {num_model_params(model):,} parameters; rate = every coded tensor (latents, decoders, "
+         f"float tensors, tables, header)")
+    res = train_scene(model, train, train_cfg, rate_fn=StreamRate(model), lam=lam, param_groups=pg,
                       num_params=num_model_params(model), checkpoint_path=ckpt("train.pt"), resume=True, **common)
     return model, {"train_seconds": seconds + res.seconds, "val": res.val}
 
@@ -168,7 +171,8 @@ def run_one(conf: ScenePipelineConfig, lam: float, splits: dict[str, SceneDatase
     decode_seconds = time.perf_counter() - t0
     _log(f"lam={lam:g}: {len(stream):,} bytes; rendering {len(splits['test'])} test views from the decoded stream")
     metrics = render_to_dir(receiver, run_dir / "render", splits["test"], conf.output.orbit_frames,
-                            conf.output.render_size, conf.train.chunk, verbose=progress)
+                            conf.output.render_size, conf.train.chunk, verbose=progress,
+                            camera=scene_header(stream).get("camera"), progress=True, title=f"lam={lam:g}")
     n = num_parameters(receiver)
     summary = {
         "lam": lam, "method": "epr" if lam else "post-training", "bytes": len(stream), "num_params": n,
@@ -182,6 +186,7 @@ def run_one(conf: ScenePipelineConfig, lam: float, splits: dict[str, SceneDatase
     if lam:
         summary["estimated_bytes"] = estimated_bits(model) / 8
         summary["training_rate_bytes"] = rate_bits(model, noisy=False).item() / 8
+        summary["stream_estimate_bytes"] = estimate_stream(model).total_bits / 8
         summary["receiver_bit_identical"] = renders_identical(model, receiver, splits["test"])
     write_summary(run_dir, summary)
     if progress or sys.stdout.isatty():
