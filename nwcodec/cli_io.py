@@ -7,17 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path, write_bytes_atomic
+from .files import read_bytes
 from .errors import InputError
 
 __all__ = ["atomic_path", "write_bytes_atomic", "read_bytes", "save_tensors"]
-
-
-def read_bytes(path: str | os.PathLike) -> bytes:
-    """Read a whole file, with a typed error if it is missing."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"no such file: {p}")
-    return p.read_bytes()
 
 
 def save_tensors(arrays: dict[str, np.ndarray], out: str | os.PathLike, dtypes: dict[str, str] | None = None,

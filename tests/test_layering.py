@@ -135,3 +135,17 @@ def test_fresh_process_decodes_with_torch_blocked() -> None:
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("decoded ")
+
+
+def test_library_never_imports_apps_or_the_cli() -> None:
+    """No library module (anything under nwcodec/ but the CLI's own ``cli*.py`` files and ``__main__``) imports
+    the top-level ``apps`` package or the CLI modules, not even lazily inside a function."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+        if path.name.startswith("cli") or path.name == "__main__.py":
+            continue
+        for dep in _imports(module):
+            if dep == "apps" or dep.startswith("apps.") or dep.startswith("nwcodec.cli"):
+                bad.append(f"{module} imports {dep}")
+    assert not bad, bad

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from apps.render import render_to_dir
+from nwcodec.scene.render_out import render_to_dir
 from nwcodec.errors import InputError
 from nwcodec.nerf.config import load_scene_config
 from nwcodec.nerf.dataparsers import load_blender

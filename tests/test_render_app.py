@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("torch")
 iio = pytest.importorskip("imageio.v3")
 
-from apps.sheets import LABEL_H, labelled_sheet  # noqa: E402
+from nwcodec.scene.sheets import LABEL_H, labelled_sheet  # noqa: E402
 from nwcodec.nerf.config import ModelConfig  # noqa: E402
 from nwcodec.nerf.dataparsers.blender import load_blender  # noqa: E402
 from nwcodec.nerf.procedural import generate_scene  # noqa: E402

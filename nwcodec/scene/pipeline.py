@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from apps.render import render_to_dir
+from nwcodec.scene.render_out import render_to_dir
 from nwcodec.errors import InputError
 from nwcodec.nerf.config import DataConfig, ModelConfig, TrainConfig
 from nwcodec.nerf.dataparsers.blender import SceneDataset, load_blender

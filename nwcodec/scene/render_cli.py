@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from nwcodec.cli_io import read_bytes
+from nwcodec.files import read_bytes
 from nwcodec.errors import InputError
 
 
@@ -45,7 +45,7 @@ def render_command(streams: list[str], out: str, dataset: str | None = None, fra
                    progress: bool | None = None) -> dict:
     """Decode, render to ``out`` (views + PSNR/SSIM with ``dataset``, orbit from the stream's camera,
     labelled contact sheet); return metrics. All cores by default; progress lines on stderr."""
-    from apps.render import render_to_dir
+    from nwcodec.scene.render_out import render_to_dir
     from nwcodec.nerf.dataparsers.blender import load_blender
 
     if frames < 0:

@@ -150,7 +150,7 @@ def view_command(streams: list[str], port: int = 8765, rate: float = 1e6, chunk:
     """``nwcodec view SCENE.nwc [BASE.nwc]``: serve until interrupted."""
     from pathlib import Path
 
-    from ..cli_io import read_bytes
+    from ..files import read_bytes
     from ..errors import InputError
 
     if len(streams) not in (1, 2):
