@@ -140,23 +140,42 @@ def unpack(data: bytes | bytearray | memoryview, *, known: frozenset[str], limit
     return Container(version=(major, minor), chunks=chunks, skipped=skipped)
 
 
+def frame_at(buf: memoryview, pos: int, limits: Limits, n_frames: int) -> tuple[int, bytes] | None:
+    """``(length, type)`` of the chunk framed at ``pos`` (the ``n_frames``-th), its limits checked before any of
+    its data is touched; ``None`` when the data ends inside it (its header or its declared length).
+    Shared by every walk over chunks (whole streams here, layered prefixes in ``codec.levels_frame``)."""
+    if len(buf) - pos < _LEN_TYPE.size:
+        return None
+    n, raw_type = _LEN_TYPE.unpack_from(buf, pos)
+    if n > limits.max_chunk_bytes:
+        raise LimitExceededError(f"chunk {raw_type!r} at offset {pos} declares {n} bytes "
+                                 f"(max_chunk_bytes={limits.max_chunk_bytes})")
+    if n_frames >= limits.max_chunks:
+        raise LimitExceededError(f"more than max_chunks={limits.max_chunks} chunks")
+    if n + _OVERHEAD > len(buf) - pos:
+        return None
+    return n, raw_type
+
+
+def _cut_message(buf: memoryview, pos: int) -> str:
+    """Why the chunk at ``pos`` does not fit in the data (``frame_at`` returned ``None``)."""
+    if len(buf) - pos < _LEN_TYPE.size:
+        return f"chunk header at offset {pos} cut short ({len(buf) - pos} bytes left)"
+    n, raw_type = _LEN_TYPE.unpack_from(buf, pos)
+    return (f"chunk {raw_type!r} at offset {pos} declares {n} bytes "
+            f"({n + _OVERHEAD} framed), only {len(buf) - pos} bytes left")
+
+
 def _walk(buf: memoryview, limits: Limits) -> tuple[list[tuple[int, int, bytes]], int | None]:
     """Frame every chunk up to NEND from the declared lengths, checking limits before any data is touched.
     Returns (offset, length, type) per chunk and the offset just past NEND (None if the data ends first)."""
     frames: list[tuple[int, int, bytes]] = []
     pos = _HEADER
     while pos != len(buf):
-        if len(buf) - pos < _LEN_TYPE.size:
-            raise TruncatedError(f"chunk header at offset {pos} cut short ({len(buf) - pos} bytes left)")
-        n, raw_type = _LEN_TYPE.unpack_from(buf, pos)
-        if n > limits.max_chunk_bytes:
-            raise LimitExceededError(f"chunk {raw_type!r} at offset {pos} declares {n} bytes "
-                                     f"(max_chunk_bytes={limits.max_chunk_bytes})")
-        if len(frames) >= limits.max_chunks:
-            raise LimitExceededError(f"more than max_chunks={limits.max_chunks} chunks")
-        if n + _OVERHEAD > len(buf) - pos:
-            raise TruncatedError(f"chunk {raw_type!r} at offset {pos} declares {n} bytes "
-                                 f"({n + _OVERHEAD} framed), only {len(buf) - pos} bytes left")
+        frame = frame_at(buf, pos, limits, len(frames))
+        if frame is None:
+            raise TruncatedError(_cut_message(buf, pos))
+        n, raw_type = frame
         frames.append((pos, n, raw_type))
         pos += n + _OVERHEAD
         if raw_type == END_TYPE.encode("ascii"):

@@ -12,7 +12,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
-from ..bitstream.container import END_TYPE, FORMAT_MAJOR, MAGIC, Chunk
+from ..bitstream.container import END_TYPE, FORMAT_MAJOR, MAGIC, Chunk, frame_at
 from ..bitstream.limits import DEFAULT_LIMITS, Limits
 from ..errors import (BadMagicError, ChecksumError, InputError, LimitExceededError, MalformedError, TruncatedError,
                       UnknownChunkError, UnsupportedVersionError)
@@ -76,16 +76,10 @@ def _frames(buf: memoryview, limits: Limits, stop_level: int | None) -> tuple[li
     frames: list[tuple[int, int, bytes]] = []
     pos, closed = _HEADER, 0
     while pos != len(buf):
-        if len(buf) - pos < _LEN_TYPE.size:
+        frame = frame_at(buf, pos, limits, len(frames))
+        if frame is None:
             return frames, "cut", pos
-        n, raw = _LEN_TYPE.unpack_from(buf, pos)
-        if n > limits.max_chunk_bytes:
-            raise LimitExceededError(f"chunk {raw!r} at offset {pos} declares {n} bytes "
-                                     f"(max_chunk_bytes={limits.max_chunk_bytes})")
-        if len(frames) >= limits.max_chunks:
-            raise LimitExceededError(f"more than max_chunks={limits.max_chunks} chunks")
-        if n + _OVERHEAD > len(buf) - pos:
-            return frames, "cut", pos
+        n, raw = frame
         frames.append((pos, n, raw))
         pos += n + _OVERHEAD
         if raw == END_TYPE.encode():
