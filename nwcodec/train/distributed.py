@@ -69,6 +69,8 @@ def replicas_in_sync(model: nn.Module, info: DistInfo) -> bool:
 
 
 def shutdown(info: DistInfo) -> None:
-    """Leave the process group."""
+    """Leave the process group, all ranks together: a rank that tears gloo down while rank 0 is still
+    doing its main-only work (evaluation, coding, writing) could abort at exit."""
     if info.world_size > 1 and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
