@@ -22,7 +22,7 @@ test: $(VENV)/.stamp browser
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q tests --durations=15
 
 demo: $(VENV)/.stamp
-	$(PY) -m apps.demo
+	$(PY) -m nwcodec demo
 
 bench: bench-codec bench-epr bench-scene bench-pack
 

@@ -12,6 +12,7 @@ holds its checkpoints (a killed run resumes mid-training). Cells run scene by sc
   python -m benchmarks.scene_bench                       # everything, into out/scene_bench
   python -m benchmarks.scene_bench --scene DIR           # any Blender-format scene directory
   python -m benchmarks.scene_bench --dry-run             # seconds-scale check of every method
+  python -m benchmarks.scene_bench --only primitives   # one scene (run one process per scene in parallel)
   python -m benchmarks.scene_bench --report-only         # tables + plot from the cells done so far
   python -m benchmarks.scene_bench --commit-results      # also write benchmarks/results/scene.*
 """
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=None, help=f"bench config (default {CONFIG.relative_to(REPO)})")
     ap.add_argument("--scene", default=None, help="benchmark this Blender-format scene directory only")
+    ap.add_argument("--only", action="append", default=None, metavar="NAME",
+                    help="train only the named scene(s) of the config (repeatable; e.g. one process per scene "
+                         "into one --out); the report still collects every scene's finished cells")
     ap.add_argument("--out", type=Path, default=None, help="output dir (default out/scene_bench; dry run out/scene_bench_dry)")
     ap.add_argument("--dry-run", action="store_true", help="every method on a tiny scene in a few steps")
     ap.add_argument("--report-only", action="store_true", help="write the report from finished cells, train nothing")
@@ -125,8 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     log(f"scene benchmark: {len(bench.scenes)} scene(s) x {len(cells(bench))} cells -> {out} "
         f"({torch.get_num_threads()} threads, {a.device})")
     results, infos = {}, {}
+    names = {s.name for s in bench.scenes}
+    for name in a.only or []:
+        if name not in names:
+            print(f"scene_bench: --only {name!r}: no such scene (known: {', '.join(sorted(names))})", file=sys.stderr)
+            return 2
     for s in bench.scenes:
-        rows, info = run_scene_cells(bench, s, out, a.device, train=not a.report_only)
+        train = not a.report_only and (a.only is None or s.name in a.only)
+        rows, info = run_scene_cells(bench, s, out, a.device, train=train)
         if rows:
             results[s.name], infos[s.name] = rows, info
     argv_s = " ".join(shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))

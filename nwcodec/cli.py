@@ -15,7 +15,7 @@ from .cli_common import Parser
 from .errors import NwcodecError
 
 COMMAND_MODULES = ("nwcodec.cli_weights", "nwcodec.cli_eval", "nwcodec.cli_plot", "nwcodec.cli_train",
-                   "nwcodec.cli_view", "nwcodec.cli_configs")
+                   "nwcodec.cli_view", "nwcodec.cli_configs", "nwcodec.cli_demo")
 
 
 def build_parser() -> Parser:

@@ -1,4 +1,4 @@
-"""``make demo``: the whole scene codec on built-in data, in a few CPU-minutes.
+"""``make demo`` / ``nwcodec demo``: the whole scene codec on built-in data, in a few CPU-minutes.
 
 Generates the procedural scene (100x100), trains a K-Planes grid field under the EPR rate penalty (
 ``configs/scene_demo.yaml``), encodes it to ``out/demo/scene.nwc``, decodes that file as a receiver
@@ -10,18 +10,21 @@ import sys
 import time
 from pathlib import Path
 
+from nwcodec import resources
 from nwcodec.errors import NwcodecError
 from nwcodec.scene.pipeline import run_scene
 from nwcodec.train.dispatch import load_yaml, task_of
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "scene_demo.yaml"
 
-
-def main() -> int:
+def main(out_dir: str | None = None) -> int:
+    """Run the demo (outputs in ``out_dir``, default the config's ``out/demo``); returns the exit code."""
     t0 = time.perf_counter()
+    CONFIG = resources.config_path("scene_demo.yaml")
     try:
         cfg = load_yaml(CONFIG)
         task_of(cfg)
+        if out_dir is not None:
+            cfg.setdefault("output", {})["dir"] = str(out_dir)
         print(f"nwcodec demo: procedural scene -> EPR grid field -> bitstream -> receiver -> renders ({CONFIG.name})")
         s = run_scene(cfg, config_dir=CONFIG.parent, progress=True)
     except NwcodecError as exc:

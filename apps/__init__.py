@@ -1,1 +1,0 @@
-"""Application entry points built on the nwcodec library (demo, rendering, benchmarks)."""
