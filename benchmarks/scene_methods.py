@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,10 @@ from PIL import Image
 
 from nwcodec.nerf.dataparsers.blender import SceneDataset
 from nwcodec.nerf.evaluate import evaluate_dataset
-from nwcodec.nerf.train import load_scene_model
+from nwcodec.nerf.train import load_checkpoint, load_scene_model
 from nwcodec.nerf.video import to_uint8
 from nwcodec.scene.config import ScenePipelineConfig
-from nwcodec.scene.pipeline import encode_fitted, fit_scene, scene_camera
+from nwcodec.scene.pipeline import WARMUP_SECONDS, encode_fitted, fit_scene, scene_camera
 from nwcodec.scene.stream import decode_scene, encode_scene
 
 
@@ -53,6 +54,25 @@ def jpeg_views(ds: SceneDataset, quality: int) -> tuple[SceneDataset, int]:
     return dataclasses.replace(ds, images=np.stack(images)), total
 
 
+def share_warmup(cell_dir: Path, pretrain_iters: int) -> Path | None:
+    """Start an EPR grid cell from a sibling cell's finished float warm-up, if one exists.
+
+    Every ``epr-grid`` cell of a scene runs the same warm-up (same field, seed and steps; only ``lam``
+    differs after it), so the first cell's ``pretrain.pt`` is copied instead of retrained, with its
+    seconds (``pretrain_seconds.json``), which the cell's ``train_seconds`` then include."""
+    if (cell_dir / "pretrain.pt").is_file() or (cell_dir / "train.pt").is_file() or not pretrain_iters:
+        return None
+    for src in sorted(cell_dir.parent.glob("epr-grid_*/pretrain.pt")):
+        if src.parent == cell_dir or not (src.parent / WARMUP_SECONDS).is_file():
+            continue
+        if int(load_checkpoint(src)["step"]) != pretrain_iters:
+            continue
+        for name in ("pretrain.pt", WARMUP_SECONDS):
+            shutil.copyfile(src.parent / name, cell_dir / name)
+        return src.parent
+    return None
+
+
 def float_config(conf: ScenePipelineConfig) -> ScenePipelineConfig:
     """The same field trained float for the EPR runs' total steps (warm-up + EPR steps)."""
     train = dataclasses.replace(conf.train, iters=conf.train.iters + conf.rate.pretrain_iters)
@@ -80,6 +100,8 @@ def run_cell(cell: Cell, conf: ScenePipelineConfig, splits: dict, cell_dir: Path
     camera = scene_camera(test)
     row: dict = {"method": cell.method}
     if cell.method in ("epr-grid", "mlp-epr"):
+        if cell.method == "epr-grid":
+            share_warmup(cell_dir, conf.rate.pretrain_iters)
         model, fit = fit_scene(conf.model, conf.train, conf.rate, cell.value, splits["train"], splits["val"],
                                cell_dir, device=device, progress=progress)
         stream = encode_fitted(model.cpu().eval(), cell.value, conf.rate, camera)

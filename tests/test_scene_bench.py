@@ -34,6 +34,11 @@ def test_dry_run_all_methods_resumable(tmp_path: Path, capsys) -> None:
         if (cells / key / "scene.nwc").is_file():  # coded cells: bytes are the stream's size
             assert r["bytes"] == (cells / key / "scene.nwc").stat().st_size
     assert rows["post-training_30"]["bytes"] < rows["post-training_60"]["bytes"] < rows["float32-grid_0"]["bytes"]
+    # the second EPR cell started from the first one's float warm-up (copied, not retrained), and counts its seconds
+    first, second = cells / "epr-grid_0.01", cells / "epr-grid_0.1"
+    assert (second / "pretrain.pt").read_bytes() == (first / "pretrain.pt").read_bytes()
+    warm = json.loads((first / "pretrain_seconds.json").read_text())["seconds"]
+    assert warm > 0 and rows["epr-grid_0.1"]["train_seconds"] >= warm
     md = (out / "scene.md").read_text()
     assert "| epr-grid | lam 0.01 |" in md and "Targets:" in md and (out / "scene_rd.png").stat().st_size > 1000
     stamps = {p.name: p.stat().st_mtime_ns for p in cells.glob("*_*.json")}
