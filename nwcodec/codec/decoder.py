@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bitstream import DEFAULT_LIMITS, Limits, strict_json, unpack
+from ..bitstream.grammar import Slot, check_order
 from ..bitstream.limits import table_work
 from ..codings import get_coding
 from ..codings.dtypes import out_nbytes
@@ -22,7 +23,11 @@ from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
 from .units import decode_serial, plan_tensor, plan_tensors
 
-KNOWN_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "MTHD", "ALIS", "note"})
+# The critical chunks of a weights stream, in order (FORMAT.md 3): one header, an optional base hash, an optional
+# methods chunk, the tables, the tensors, optional aliases. Ancillary chunks (``note``) may come anywhere.
+WEIGHTS_GRAMMAR = (Slot(HEADER_TYPES, 1, 1), Slot(("BASE",)), Slot(("MTHD",)), Slot(("TABL",), 0, None),
+                   Slot(("TENS",), 0, None), Slot((ALIAS_TYPE,)))
+KNOWN_CHUNKS = frozenset({t for slot in WEIGHTS_GRAMMAR for t in slot.types} | {"note"})
 BASE_HASH_BYTES = 32
 MAX_SYMBOLS_PER_BYTE = 1 << 19   # bomb guard: a segment (≤ 2^20 symbols) takes ≥ 3 bytes, so valid streams pass
 FREE_ELEMENTS = 1 << 20
@@ -68,18 +73,10 @@ def parse(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_LIMITS)
         raise InputError(f"expected bytes, got {type(data).__name__}")
     c = unpack(data, known=KNOWN_CHUNKS, limits=limits)
     types = [ch.type for ch in c.chunks]
-    n_head = sum(types.count(t) for t in HEADER_TYPES)
-    if not types or types[0] not in HEADER_TYPES or n_head != 1:
+    if not types or types[0] not in HEADER_TYPES:
         raise MalformedError("stream must start with exactly one header chunk (HEAD or ZHDR)")
-    critical = [t for t in types if t[0].isupper()]
-    n_base, n_tab, n_ten = critical.count("BASE"), critical.count("TABL"), critical.count("TENS")
-    n_alis = critical.count(ALIAS_TYPE)
-    n_mthd = critical.count("MTHD")
-    if n_base > 1 or n_mthd > 1 or n_alis > 1 or critical != ([types[0]] + ["BASE"] * n_base + ["MTHD"] * n_mthd
-                                                             + ["TABL"] * n_tab + ["TENS"] * n_ten
-                                                             + [ALIAS_TYPE] * n_alis):
-        raise MalformedError("chunks out of order: HEAD, optional BASE, optional MTHD, then TABL chunks, then TENS "
-                             "chunks, optional ALIS")
+    counts = check_order(types, WEIGHTS_GRAMMAR)
+    n_tab, n_ten = counts.get("TABL", 0), counts.get("TENS", 0)
     header = strict_json.loads(header_json(c.chunks[0], limits), limits)
     listed = header.get("tensors")
     if isinstance(listed, list) and len(listed) <= limits.max_tensors and len(listed) != n_ten:
