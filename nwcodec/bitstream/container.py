@@ -103,26 +103,11 @@ def unpack(data: bytes | bytearray | memoryview, *, known: frozenset[str], limit
     BadMagic, Truncated, UnsupportedVersion, LimitExceeded/Truncated (framing walk), Checksum, Malformed,
     UnknownChunk. ``max_minor`` (optional) refuses streams newer than a given minor version."""
     buf = memoryview(data).cast("B")
-    if len(buf) < len(MAGIC) or buf[:len(MAGIC)] != MAGIC:
-        raise BadMagicError("data does not start with the nwcodec magic (not nwcodec, or damaged in transfer)")
-    if len(buf) < _HEADER:
-        raise TruncatedError(f"stream of {len(buf)} bytes ends inside the version header")
-    major, minor = _VERSION.unpack_from(buf, len(MAGIC))
-    if major != FORMAT_MAJOR:
-        raise UnsupportedVersionError(f"format major version {major} (this decoder reads {FORMAT_MAJOR}.x)")
-    if max_minor is not None and minor > max_minor:
-        raise UnsupportedVersionError(f"format version {major}.{minor} is newer than the allowed {major}.{max_minor}")
-    if len(buf) > limits.max_total_bytes:
-        raise LimitExceededError(f"stream of {len(buf)} bytes exceeds max_total_bytes={limits.max_total_bytes}")
+    major, minor = check_preamble(buf, limits, max_minor)
     frames, end = _walk(buf, limits)
-    for i, (pos, n, raw_type) in enumerate(frames):
-        stored = _CRC.unpack_from(buf, pos + _LEN_TYPE.size + n)[0]
-        if zlib.crc32(buf[pos + 4:pos + _LEN_TYPE.size + n]) != stored:
-            raise ChecksumError(f"chunk #{i} {bytes(raw_type)!r} at offset {pos}: CRC mismatch")
+    check_frames(buf, frames)
     if end is None:
         raise MalformedError("stream ends without the NEND chunk (truncated at a chunk boundary?)")
-    for _, _, raw_type in frames:
-        _check_type(raw_type)
     if frames[-1][1] != 0:
         raise MalformedError(f"NEND chunk carries {frames[-1][1]} bytes (must be empty)")
     if end != len(buf):
@@ -138,6 +123,33 @@ def unpack(data: bytes | bytearray | memoryview, *, known: frozenset[str], limit
         else:
             skipped.append(ctype)
     return Container(version=(major, minor), chunks=chunks, skipped=skipped)
+
+
+def check_preamble(buf: memoryview, limits: Limits, max_minor: int | None = None) -> tuple[int, int]:
+    """Magic, version and total size of a stream or prefix (FORMAT.md 1-2, 7); returns ``(major, minor)``.
+    Shared by every reader of the container (whole streams here, layered prefixes in ``codec.levels_frame``)."""
+    if len(buf) < len(MAGIC) or buf[:len(MAGIC)] != MAGIC:
+        raise BadMagicError("data does not start with the nwcodec magic (not nwcodec, or damaged in transfer)")
+    if len(buf) < _HEADER:
+        raise TruncatedError(f"stream of {len(buf)} bytes ends inside the version header")
+    major, minor = _VERSION.unpack_from(buf, len(MAGIC))
+    if major != FORMAT_MAJOR:
+        raise UnsupportedVersionError(f"format major version {major} (this decoder reads {FORMAT_MAJOR}.x)")
+    if max_minor is not None and minor > max_minor:
+        raise UnsupportedVersionError(f"format version {major}.{minor} is newer than the allowed {major}.{max_minor}")
+    if len(buf) > limits.max_total_bytes:
+        raise LimitExceededError(f"stream of {len(buf)} bytes exceeds max_total_bytes={limits.max_total_bytes}")
+    return major, minor
+
+
+def check_frames(buf: memoryview, frames: list[tuple[int, int, bytes]]) -> None:
+    """Every framed chunk's CRC, then its type letters (``ChecksumError`` before ``MalformedError``)."""
+    for i, (pos, n, raw_type) in enumerate(frames):
+        stored = _CRC.unpack_from(buf, pos + _LEN_TYPE.size + n)[0]
+        if zlib.crc32(buf[pos + 4:pos + _LEN_TYPE.size + n]) != stored:
+            raise ChecksumError(f"chunk #{i} {bytes(raw_type)!r} at offset {pos}: CRC mismatch")
+    for _, _, raw_type in frames:
+        _check_type(raw_type)
 
 
 def frame_at(buf: memoryview, pos: int, limits: Limits, n_frames: int) -> tuple[int, bytes] | None:

@@ -9,13 +9,11 @@ the chunks up to the point where the walk stops.
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import dataclass, field
 
-from ..bitstream.container import END_TYPE, FORMAT_MAJOR, MAGIC, Chunk, frame_at
+from ..bitstream.container import END_TYPE, MAGIC, Chunk, check_frames, check_preamble, frame_at
 from ..bitstream.limits import DEFAULT_LIMITS, Limits
-from ..errors import (BadMagicError, ChecksumError, InputError, LimitExceededError, MalformedError, TruncatedError,
-                      UnknownChunkError, UnsupportedVersionError)
+from ..errors import InputError, LimitExceededError, MalformedError, UnknownChunkError
 
 LEVEL_TYPE = "LEVL"
 LEVEL_CHUNKS = frozenset({"HEAD", "ZHDR", "TABL", "TENS", "BASE", "ALIS", "LEVL", "note"})
@@ -95,22 +93,9 @@ def walk_levels(data: bytes | bytearray | memoryview, limits: Limits = DEFAULT_L
                 stop_level: int | None = None) -> LayeredFrames:
     """Check and split a layered stream or prefix; stops after level ``stop_level`` when given."""
     buf = memoryview(data).cast("B")
-    if len(buf) < len(MAGIC) or buf[:len(MAGIC)] != MAGIC:
-        raise BadMagicError("data does not start with the nwcodec magic (not nwcodec, or damaged in transfer)")
-    if len(buf) < _HEADER:
-        raise TruncatedError(f"stream of {len(buf)} bytes ends inside the version header")
-    major, minor = struct.unpack_from("<HH", buf, len(MAGIC))
-    if major != FORMAT_MAJOR:
-        raise UnsupportedVersionError(f"format major version {major} (this decoder reads {FORMAT_MAJOR}.x)")
-    if len(buf) > limits.max_total_bytes:
-        raise LimitExceededError(f"stream of {len(buf)} bytes exceeds max_total_bytes={limits.max_total_bytes}")
+    major, minor = check_preamble(buf, limits)
     frames, ending, end = _frames(buf, limits, stop_level)
-    for i, (pos, n, raw) in enumerate(frames):
-        if zlib.crc32(buf[pos + 4:pos + 8 + n]) != struct.unpack_from("<I", buf, pos + 8 + n)[0]:
-            raise ChecksumError(f"chunk #{i} {bytes(raw)!r} at offset {pos}: CRC mismatch")
-    for _, _, raw in frames:
-        if not all(65 <= c <= 90 or 97 <= c <= 122 for c in raw):
-            raise MalformedError(f"chunk type {bytes(raw)!r} is not 4 ASCII letters")
+    check_frames(buf, frames)
     if ending == "nend":
         if frames[-1][1] != 0:
             raise MalformedError(f"NEND chunk carries {frames[-1][1]} bytes (must be empty)")
