@@ -129,3 +129,18 @@ def test_parametrized_weights_train(data) -> None:
     scales = [m.parametrizations.weight[0].scale for m in linears]
     train_scene(model, train, dataclasses.replace(TINY.train, iters=5, batch_rays=64), progress=False)
     assert any(s.item() != 1.0 for s in scales)
+
+
+def test_training_seconds_survive_a_resume(data, tmp_path: Path) -> None:
+    """A resumed run reports the seconds of every session, not only its own (checkpoints record them)."""
+    train = data[0]
+    cfg = dataclasses.replace(TINY.train, iters=6, ckpt_every=3)
+    model = make_model(TINY.model, train)
+    first = train_scene(model, train, cfg, progress=False, checkpoint_path=tmp_path / "c.pt", resume=True, stop_at=3)
+    assert first.seconds > 0
+    again = train_scene(make_model(TINY.model, train), train, cfg, progress=False, checkpoint_path=tmp_path / "c.pt",
+                        resume=True)
+    assert again.steps == 6 and again.seconds > first.seconds
+    done = train_scene(make_model(TINY.model, train), train, cfg, progress=False, checkpoint_path=tmp_path / "c.pt",
+                       resume=True)  # nothing left to train: the recorded total comes back
+    assert done.seconds == pytest.approx(again.seconds, abs=0.05)

@@ -84,7 +84,7 @@ def save_checkpoint(path: str | Path, model: SceneModel, optimizer: torch.optim.
     state = {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
         "generator": gen.get_state(), "config": model.to_config(),
-        "history": result.history, "val": result.val,
+        "history": result.history, "val": result.val, "seconds": float(result.seconds),
     }
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
@@ -138,7 +138,7 @@ def train_scene(
     groups = param_groups if param_groups is not None else [{"params": [*model.parameters(), *extra_params]}]
     optimizer = torch.optim.Adam([{**g, "lr": cfg.lr * g.get("lr_scale", 1.0)} for g in groups], lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
-    result, start = TrainResult(steps=0, seconds=0.0), 0
+    result, start, before = TrainResult(steps=0, seconds=0.0), 0, 0.0
     if resume and checkpoint_path is not None and Path(checkpoint_path).is_file():
         state = load_checkpoint(checkpoint_path, device)
         if state["config"] != model.to_config():
@@ -147,6 +147,7 @@ def train_scene(
         optimizer.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         start, result.history, result.val = int(state["step"]), list(state["history"]), list(state["val"])
+        before = float(state.get("seconds", 0.0))  # training seconds of the sessions before this one
     n_params = num_params or num_parameters(model)
     origins, dirs, targets = _ray_table(dataset, device)
     n, H, W = len(dataset), dataset.H, dataset.W
@@ -186,8 +187,9 @@ def train_scene(
         if want_val and ((cfg.val_every and done % cfg.val_every == 0) or done == cfg.iters):
             result.val.append({"step": done, "psnr": validation_psnr(model, val_dataset, cfg.val_views, cfg.chunk, device)})
         if checkpoint_path is not None and ((cfg.ckpt_every and done % cfg.ckpt_every == 0) or done == end):
+            result.seconds = before + time.perf_counter() - t0
             save_checkpoint(checkpoint_path, model, optimizer, done, gen, result)
     bar.close()
-    result.steps, result.seconds = max(start, end), time.perf_counter() - t0
+    result.steps, result.seconds = max(start, end), before + time.perf_counter() - t0
     model.eval()
     return result

@@ -135,12 +135,13 @@ WARMUP_SECONDS = "pretrain_seconds.json"
 
 
 def _timed_warmup(run_dir: Path | None, seconds: float) -> float:
-    """The float warm-up's seconds over every (resumed) session: ``run_dir/pretrain_seconds.json`` keeps the sum."""
+    """The float warm-up's training seconds, kept in ``run_dir/pretrain_seconds.json`` (a copied warm-up, or one
+    whose checkpoint predates recorded seconds, keeps the seconds it cost when it ran)."""
     if run_dir is None:
         return seconds
     path = run_dir / WARMUP_SECONDS
     try:
-        seconds += float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+        seconds = max(seconds, float(json.loads(path.read_text(encoding="utf-8"))["seconds"]))
     except (OSError, ValueError, KeyError, TypeError):
         pass
     path.write_text(json.dumps({"seconds": seconds}), encoding="utf-8")
