@@ -51,7 +51,7 @@ def jpeg_views(ds: SceneDataset, quality: int) -> tuple[SceneDataset, int]:
         Image.fromarray(img).save(buf, "JPEG", quality=int(quality))
         total += buf.tell()
         images.append(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), np.float32) / 255.0)
-    return dataclasses.replace(ds, images=np.stack(images)), total
+    return dataclasses.replace(ds, images=np.stack(images), alphas=None), total  # JPEG views carry no alpha
 
 
 def share_warmup(cell_dir: Path, pretrain_iters: int) -> Path | None:

@@ -17,13 +17,21 @@ _LATENT_OPTIONS = ("meta", "segment_size", "kind", "extra", "compress_header")
 def encode(weights: Any, **options: Any) -> bytes:
     """Compress a model to bytes (see :func:`nwcodec.codec.encode` for ``options``).
 
-    EPR-reparameterized modules are coded exactly from their integer latents under their learned
-    priors; only ``meta``, ``segment_size``, ``kind``, ``extra`` and ``compress_header`` apply to them.
+    EPR-reparameterized modules are coded exactly from their integer latents; each latent group gets
+    the cheaper (table + payload) of its entropy model's integer table and the empirical table of
+    its latents, with a ``note`` where the empirical one wins (:func:`nwcodec.reparam.stream.
+    choose_group_tables`), or empirical tables throughout when that stream is shorter. Only ``meta``, ``segment_size``, ``kind``, ``extra`` and
+    ``compress_header`` apply to them.
     """
     if _is_reparameterized_module(weights):
         from .reparam.export import export_latents
+        from .reparam.stream import choose_group_tables
 
         latents, priors, plain = export_latents(weights)
-        return encode_latent_model(latents, priors, plain,
-                                   **{k: v for k, v in options.items() if k in _LATENT_OPTIONS})
+        chosen, _, notes = choose_group_tables(weights, latents, priors)
+        opts = {k: v for k, v in options.items() if k in _LATENT_OPTIONS}
+        per_group = encode_latent_model(latents, chosen, plain, notes=notes, **opts)
+        empirical = encode_latent_model(latents, priors, plain, table_mode="auto",
+                                        notes=["every latent group: the empirical table"], **opts)
+        return min(per_group, empirical, key=len)
     return encode_weights(weights, **options)

@@ -60,7 +60,7 @@ def test_pipeline_writes_stream_renders_and_summary(run) -> None:
     assert s["bytes"] == len(stream) and s["method"] == "epr"
     assert s["bytes"] < s["float32_bytes"] / 3, s  # the rate penalty and exact coding pay off even here
     assert s["receiver_bit_identical"] is True
-    assert 0 < s["estimated_bytes"] <= s["bytes"]
+    assert 0 < s["estimated_bytes"] and s["bytes"] <= 1.01 * s["stream_estimate_bytes"]  # empirical tables only when cheaper
     assert s["test_psnr"] > 10.0 and 0.0 < s["test_ssim"] <= 1.0
     assert s["train_seconds"] > 0 and s["rays_per_second"] > 0 and len(s["val"]) == 2
     saved = json.loads((out / "summary.json").read_text())

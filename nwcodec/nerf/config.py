@@ -197,6 +197,7 @@ class TrainConfig(_DictMixin):
     precrop_iters: int = 0
     precrop_frac: float = 0.5
     device: str = "cpu"
+    random_background: bool = False  # composite each training ray on a random colour (needs the views' alpha)
 
     def validate(self, where: str) -> None:
         _check(self.device == "cpu" or self.device.startswith("cuda"), f"{where}.device", "must be 'cpu' or 'cuda[:N]'")

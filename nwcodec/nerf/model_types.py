@@ -46,11 +46,13 @@ class MlpType:
         s_c = samples_at_depths(origins, dirs, t_c, rc.far)
         out_c = render_samples(s_c, model.coarse.get_outputs(s_c), rc.far, model.background)
         if model.fine is None:
-            return {"rgb": out_c["rgb"], "depth": out_c["depth"], "acc": out_c["acc"], "rgb_coarse": out_c["rgb"]}
+            return {"rgb": out_c["rgb"], "depth": out_c["depth"], "acc": out_c["acc"], "rgb_coarse": out_c["rgb"],
+                    "acc_coarse": out_c["acc"]}
         t_f = hierarchical_samples(t_c, out_c["weights"], rc.n_fine, perturb, generator)
         s_f = samples_at_depths(origins, dirs, t_f, rc.far)
         out_f = render_samples(s_f, model.fine.get_outputs(s_f), rc.far, model.background)
-        return {"rgb": out_f["rgb"], "depth": out_f["depth"], "acc": out_f["acc"], "rgb_coarse": out_c["rgb"]}
+        return {"rgb": out_f["rgb"], "depth": out_f["depth"], "acc": out_f["acc"], "rgb_coarse": out_c["rgb"],
+                "acc_coarse": out_c["acc"]}
 
 
 class KPlanesType:
@@ -95,7 +97,8 @@ class KPlanesType:
             if train_grid is not None:
                 samples.valid = samples.valid & train_grid.query(samples.frustums.positions().detach())
             out = render_samples(samples, field.get_outputs(samples), rc.far, model.background)
-            return {"rgb": out["rgb"], "depth": out["depth"], "acc": out["acc"], "rgb_coarse": out["rgb"]}
+            return {"rgb": out["rgb"], "depth": out["depth"], "acc": out["acc"], "rgb_coarse": out["rgb"],
+                    "acc_coarse": out["acc"]}
         grid = self.occupancy(model)
 
         def query(sub: RaySamples) -> FieldOutputs:

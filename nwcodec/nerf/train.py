@@ -66,6 +66,11 @@ def _ray_table(dataset: SceneDataset, device: torch.device | str) -> tuple[torch
     return origins.contiguous(), dirs.contiguous(), torch.as_tensor(dataset.images, device=device)
 
 
+def on_background(rgb: torch.Tensor, acc: torch.Tensor, rendered_on: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+    """Colours ``rgb`` ``[R, 3]`` rendered over ``rendered_on`` ``[3]``, moved onto ``bg`` ``[R, 3]`` (coverage ``acc``)."""
+    return rgb + (1.0 - acc)[:, None] * (bg - rendered_on)
+
+
 def _sample_batch(n: int, H: int, W: int, batch: int, crop: float | None, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
     img = torch.randint(0, n, (batch,), generator=gen)
     if crop is None:
@@ -151,6 +156,10 @@ def train_scene(
     n_params = num_params or num_parameters(model)
     origins, dirs, targets = _ray_table(dataset, device)
     n, H, W = len(dataset), dataset.H, dataset.W
+    alphas = None
+    if cfg.random_background and dataset.alphas is not None:
+        alphas = torch.as_tensor(dataset.alphas, device=device)
+        view_bg = torch.tensor(dataset.background, dtype=torch.float32, device=device)
     t0 = time.perf_counter()
     end = cfg.iters if stop_at is None else min(stop_at, cfg.iters)
     bar = tqdm(range(start, end), initial=start, total=cfg.iters, disable=not progress, desc="train", leave=False)
@@ -163,6 +172,11 @@ def train_scene(
         i, r, c = i.to(device), r.to(device), c.to(device)
         out = model(origins[i, r, c], dirs[i, r, c], generator=gen)
         target = targets[i, r, c]
+        if alphas is not None:  # each ray on its own random colour: empty space must stay empty
+            bg = torch.rand(len(i), 3, generator=gen).to(device)
+            target = target + (1.0 - alphas[i, r, c])[:, None] * (bg - view_bg)
+            out = {**out, "rgb": on_background(out["rgb"], out["acc"], model.background, bg),
+                   "rgb_coarse": on_background(out["rgb_coarse"], out["acc_coarse"], model.background, bg)}
         mse = torch.mean((out["rgb"] - target) ** 2)
         loss = mse + (torch.mean((out["rgb_coarse"] - target) ** 2) if model.fine is not None else 0.0)
         rate_bits = None

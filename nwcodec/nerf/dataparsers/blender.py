@@ -34,6 +34,7 @@ class SceneDataset:
     far: float
     background: tuple[float, float, float]
     split: str = "train"
+    alphas: np.ndarray | None = None  # float32 [N, H, W] coverage of each pixel (None: opaque views)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -167,6 +168,7 @@ def load_blender(
         premult = np.concatenate([rgba_all[..., :3] * rgba_all[..., 3:], rgba_all[..., 3:]], axis=-1)
         premult = np.stack([_downscale(im, int(downscale)) for im in premult])
         rgb = premult[..., :3] + (1.0 - premult[..., 3:]) * bg
+        alpha = premult[..., 3:]
         focal /= downscale
     else:
         alpha = rgba_all[..., 3:]
@@ -182,4 +184,5 @@ def load_blender(
         far=far,
         background=tuple(float(c) for c in bg),  # type: ignore[arg-type]
         split=split,
+        alphas=np.ascontiguousarray(alpha[..., 0], dtype=np.float32),
     )
