@@ -1,6 +1,8 @@
 """``nwcodec eval``: score a decoded model.
 
 * ``--reference ORIGINAL`` (numpy only): cosine and SNR of the decoded weights against the original tensors.
+* ``--sentences FILE|builtin`` with ``--reference HF_DIR`` (needs ``nwcodec[torch]``): mean and worst cosine of
+  the sentence embeddings of the decoded BERT model against the original's (architecture, vocab from HF_DIR).
 * ``--dataset mnist.npz --arch mnist_cnn`` (needs ``nwcodec[torch]``): top-1 accuracy on the test split of
   an ``.npz`` with ``x_test``/``y_test`` (uint8 images scaled to [0, 1]), for a built-in architecture.
 Prints one summary line, or a JSON object with ``--json`` (one row of a results file for ``nwcodec plot``).
@@ -89,16 +91,40 @@ def accuracy(arrays: dict[str, np.ndarray], arch: str, dataset: str, limit: int 
     return 100.0 * correct / max(len(y), 1)
 
 
+def embedding_fidelity(dec: dict[str, np.ndarray], ref: dict[str, np.ndarray], ref_dir: str,
+                       sentences: list[str]) -> dict[str, float]:
+    """Mean and worst cosine between the decoded and the original model's sentence embeddings."""
+    from .formats.bert_embed import SentenceEmbedder, row_cosines
+
+    e_ref = SentenceEmbedder(ref_dir, ref).embed(sentences)
+    e_dec = SentenceEmbedder(ref_dir, dec).embed(sentences)
+    c = row_cosines(e_dec, e_ref)
+    return {"embedding_cosine": float(c.mean()), "embedding_cosine_min": float(c.min()), "sentences": len(sentences)}
+
+
 def _eval(a: argparse.Namespace) -> None:
     if a.reference is None and a.dataset is None:
         raise InputError("give --reference ORIGINAL (weight cosine) and/or --dataset DATA.npz --arch NAME")
+    if a.sentences is not None and (a.reference is None or not Path(a.reference).is_dir()):
+        raise InputError("--sentences needs --reference ORIGINAL_DIR (the original Hugging Face model directory)")
+    sentences = None
+    if a.sentences is not None:
+        from .formats.bert_embed import read_bert_config, read_tokenizer
+        from .formats.sentences import read_sentences
+
+        sentences = read_sentences(a.sentences)
+        read_tokenizer(Path(a.reference), read_bert_config(Path(a.reference)))   # refuse a wrong dir before decoding
     if a.dataset is not None and a.arch is None:
         raise InputError("--dataset needs --arch (e.g. mnist_cnn)")
     t = Timer()
     arrays, nbytes = decoded_arrays(a.model)
     row: dict[str, object] = {"model": str(a.model), "bytes": nbytes}
     if a.reference is not None:
-        row.update(weight_fidelity(arrays, _plain_arrays(a.reference)))
+        ref = _plain_arrays(a.reference)
+        row.update(weight_fidelity(arrays, ref))
+        if sentences is not None:
+            status(f"eval: sentence embeddings of {len(sentences)} sentences")
+            row.update(embedding_fidelity(arrays, ref, a.reference, sentences))
     if a.dataset is not None:
         status(f"eval: {a.arch} on {a.dataset}")
         row["accuracy"] = accuracy(arrays, a.arch, a.dataset, a.limit)
@@ -107,14 +133,18 @@ def _eval(a: argparse.Namespace) -> None:
         return
     parts = [f"{nbytes:,} bytes" if nbytes else None,
              f"accuracy {row['accuracy']:.2f} %" if "accuracy" in row else None,
-             f"cosine {row['cosine']:.6f}, SNR {row['snr_db']:.2f} dB" if "cosine" in row else None]
+             f"cosine {row['cosine']:.6f}, SNR {row['snr_db']:.2f} dB" if "cosine" in row else None,
+             (f"embedding cosine {row['embedding_cosine']:.6f} (min {row['embedding_cosine_min']:.6f}, "
+              f"{row['sentences']} sentences)") if "embedding_cosine" in row else None]
     print(f"{a.model}: " + ", ".join(p for p in parts if p) + f" ({t})", flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    e = sub.add_parser("eval", help="score a decoded model: weight cosine vs the original, or dataset accuracy")
+    e = sub.add_parser("eval", help="score a decoded model: weight or embedding cosine vs the original, or accuracy")
     e.add_argument("model", help="MODEL.nwc, or a decoded .safetensors/.npz/.pt")
     e.add_argument("--reference", default=None, help="the original weights (any input format of encode)")
+    e.add_argument("--sentences", default=None, metavar="FILE|builtin",
+                   help="sentences (one a line) for the embedding cosine of a BERT model; 'builtin': 50 shipped ones")
     e.add_argument("--dataset", default=None, help=".npz with x_test (uint8 images) and y_test")
     e.add_argument("--arch", default=None, choices=("mnist_cnn", "lenet300", "lenet5"), help="built-in architecture")
     e.add_argument("--limit", type=number(1, integer=True), default=None, help="score only the first N examples")
