@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 
 from benchmarks import scene_bench  # noqa: E402
-from benchmarks.scene_report import bytes_at, matched  # noqa: E402
+from benchmarks.scene_report import bytes_at, matched, targets  # noqa: E402
 
 RESULTS = Path(scene_bench.__file__).resolve().parent / "results"
 
@@ -56,3 +56,17 @@ def test_matched_ratio_known_answer() -> None:
             {"method": "jpeg-views", "bytes": 80_000, "test_psnr": 32.0}]
     m = matched(rows, "jpeg-views")
     assert len(m) == 1 and m[0]["ratio"] == pytest.approx(0.25) and m[0]["exact"]
+
+
+def test_dominating_point_bounds_the_ratio() -> None:
+    # the baseline (30 dB at 100 kB) lies below the EPR curve's range; EPR has 25 kB at 31 dB: ratio <= 0.25
+    rows = [{"method": "epr-grid", "bytes": 25_000, "test_psnr": 31.0}, {"method": "epr-grid", "bytes": 50_000, "test_psnr": 32.0},
+            {"method": "jpeg-views", "bytes": 100_000, "test_psnr": 30.0}]
+    m = matched(rows, "jpeg-views")
+    assert len(m) == 1 and m[0]["ratio"] == pytest.approx(0.25) and m[0]["bound"] and not m[0]["exact"]
+    assert any("reached (best 0.250" in t and "upper bound" in t for t in targets(rows))
+    # a baseline sharper than every EPR stream gets no bound and is never counted as reached
+    rows[2] = {"method": "jpeg-views", "bytes": 100_000, "test_psnr": 33.0}
+    m = matched(rows, "jpeg-views")
+    assert len(m) == 1 and not m[0]["exact"] and not m[0].get("bound")
+    assert any(t.startswith("<= 0.5x jpeg-views bytes: NOT reached") for t in targets(rows))
