@@ -36,4 +36,7 @@ def test_opq_post_training_and_fine_tuned(tmp_path) -> None:
     assert all(t["coding"] == "quant" and t["axis"] is None for t in ps.tensors if t["name"].endswith("weight"))
     check_method(model, data, tel, x, y, tmp_path, base, max_drop=0.02)
     w = weights(model, compressible(model))
-    assert all(np.mean(v == 0) > 0.2 for v in w.values())    # pruned by the allocation
+    # pruned by the allocation: every layer, most of all the large ones (the output layer least: 19 % on the
+    # synthetic digits used without ../shared/data, 20-30 % on MNIST)
+    assert all(np.mean(v == 0) > 0.1 for v in w.values())
+    assert sum(int((v == 0).sum()) for v in w.values()) > 0.5 * sum(v.size for v in w.values())
