@@ -22,7 +22,7 @@ from nwcodec.nerf.evaluate import evaluate_dataset
 from nwcodec.nerf.train import load_checkpoint, load_scene_model
 from nwcodec.nerf.video import to_uint8
 from nwcodec.scene.config import ScenePipelineConfig
-from nwcodec.scene.pipeline import WARMUP_SECONDS, encode_fitted, fit_scene, scene_camera
+from nwcodec.scene.pipeline import encode_fitted, fit_scene, scene_camera
 from nwcodec.scene.stream import decode_scene, encode_scene
 
 
@@ -58,17 +58,14 @@ def share_warmup(cell_dir: Path, pretrain_iters: int) -> Path | None:
     """Start an EPR grid cell from a sibling cell's finished float warm-up, if one exists.
 
     Every ``epr-grid`` cell of a scene runs the same warm-up (same field, seed and steps; only ``lam``
-    differs after it), so the first cell's ``pretrain.pt`` is copied instead of retrained, with its
-    seconds (``pretrain_seconds.json``), which the cell's ``train_seconds`` then include."""
+    differs after it), so the first cell's ``pretrain.pt`` is copied instead of retrained; the seconds it
+    records count in the cell's ``train_seconds``."""
     if (cell_dir / "pretrain.pt").is_file() or (cell_dir / "train.pt").is_file() or not pretrain_iters:
         return None
     for src in sorted(cell_dir.parent.glob("epr-grid_*/pretrain.pt")):
-        if src.parent == cell_dir or not (src.parent / WARMUP_SECONDS).is_file():
+        if src.parent == cell_dir or int(load_checkpoint(src)["step"]) != pretrain_iters:
             continue
-        if int(load_checkpoint(src)["step"]) != pretrain_iters:
-            continue
-        for name in ("pretrain.pt", WARMUP_SECONDS):
-            shutil.copyfile(src.parent / name, cell_dir / name)
+        shutil.copyfile(src, cell_dir / "pretrain.pt")
         return src.parent
     return None
 

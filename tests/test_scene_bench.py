@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib")
 
 from benchmarks import scene_bench  # noqa: E402
 from benchmarks.scene_report import bytes_at, matched, targets  # noqa: E402
+from nwcodec.nerf.train import load_checkpoint  # noqa: E402
 
 RESULTS = Path(scene_bench.__file__).resolve().parent / "results"
 
@@ -37,7 +38,7 @@ def test_dry_run_all_methods_resumable(tmp_path: Path, capsys) -> None:
     # the second EPR cell started from the first one's float warm-up (copied, not retrained), and counts its seconds
     first, second = cells / "epr-grid_0.01", cells / "epr-grid_0.1"
     assert (second / "pretrain.pt").read_bytes() == (first / "pretrain.pt").read_bytes()
-    warm = json.loads((first / "pretrain_seconds.json").read_text())["seconds"]
+    warm = load_checkpoint(first / "pretrain.pt")["seconds"]
     assert warm > 0 and rows["epr-grid_0.1"]["train_seconds"] >= warm
     md = (out / "scene.md").read_text()
     assert "| epr-grid | lam 0.01 |" in md and "Targets:" in md and (out / "scene_rd.png").stat().st_size > 1000

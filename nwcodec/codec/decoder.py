@@ -23,7 +23,7 @@ from .head_chunk import HEADER_TYPES, header_json
 from .header import validate_header
 from .units import decode_serial, plan_tensor, plan_tensors
 
-# The critical chunks of a weights stream, in order (FORMAT.md 3): one header, an optional base hash, an optional
+# The critical chunks of a weights stream, in order (FORMAT.md 6.1): one header, an optional base hash, an optional
 # methods chunk, the tables, the tensors, optional aliases. Ancillary chunks (``note``) may come anywhere.
 WEIGHTS_GRAMMAR = (Slot(HEADER_TYPES, 1, 1), Slot(("BASE",)), Slot(("MTHD",)), Slot(("TABL",), 0, None),
                    Slot(("TENS",), 0, None), Slot((ALIAS_TYPE,)))

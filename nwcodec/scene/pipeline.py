@@ -117,8 +117,7 @@ def fit_scene(model_cfg: ModelConfig, train_cfg: TrainConfig, rate: RateConfig, 
     seconds, resumed = 0.0, run_dir is not None and (run_dir / "train.pt").is_file()
     if rate.pretrain_iters and not resumed:
         pre = dataclasses.replace(train_cfg, iters=rate.pretrain_iters)
-        seconds += _timed_warmup(run_dir, train_scene(model, train, pre, checkpoint_path=ckpt("pretrain.pt"),
-                                                       resume=True, **common).seconds)
+        seconds += train_scene(model, train, pre, checkpoint_path=ckpt("pretrain.pt"), resume=True, **common).seconds
     reparameterize(model, rate.reparam)
     groups = param_groups(model)
     scales = {"latent": rate.lr_scales.latent, "decoder": rate.lr_scales.decoder, "prior": rate.lr_scales.prior,
@@ -129,23 +128,6 @@ def fit_scene(model_cfg: ModelConfig, train_cfg: TrainConfig, rate: RateConfig, 
     res = train_scene(model, train, train_cfg, rate_fn=StreamRate(model), lam=lam, param_groups=pg,
                       num_params=num_model_params(model), checkpoint_path=ckpt("train.pt"), resume=True, **common)
     return model, {"train_seconds": seconds + res.seconds, "val": res.val}
-
-
-WARMUP_SECONDS = "pretrain_seconds.json"
-
-
-def _timed_warmup(run_dir: Path | None, seconds: float) -> float:
-    """The float warm-up's training seconds, kept in ``run_dir/pretrain_seconds.json`` (a copied warm-up, or one
-    whose checkpoint predates recorded seconds, keeps the seconds it cost when it ran)."""
-    if run_dir is None:
-        return seconds
-    path = run_dir / WARMUP_SECONDS
-    try:
-        seconds = max(seconds, float(json.loads(path.read_text(encoding="utf-8"))["seconds"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    path.write_text(json.dumps({"seconds": seconds}), encoding="utf-8")
-    return seconds
 
 
 def scene_camera(ds: SceneDataset) -> dict:
