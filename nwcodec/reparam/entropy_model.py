@@ -47,7 +47,8 @@ def ste_round(x: Tensor) -> Tensor:
 
 
 class EntropyModel(nn.Module):
-    """Probability model of one latent group (subclasses implement ``cdf_logits``)."""
+    """Probability model of one latent group (subclasses implement ``cdf_logits``, or
+    ``likelihood`` and ``log2_likelihood`` directly)."""
 
     max_alphabet: int = DEFAULT_MAX_ALPHABET
 
@@ -60,9 +61,19 @@ class EntropyModel(nn.Module):
         flat = y.reshape(-1, 1)
         return bin_mass(self.cdf_logits(flat - 0.5), self.cdf_logits(flat + 0.5)).reshape(y.shape)
 
+    def log2_likelihood(self, y: Tensor) -> Tensor:
+        """``log2 P(y)`` elementwise, floored at ``log2(LIKELIHOOD_BOUND)`` (subclasses that work in
+        the log domain override it and need no floor)."""
+        return torch.log2(self.likelihood(y).clamp_min(LIKELIHOOD_BOUND))
+
     def bits(self, y: Tensor) -> Tensor:
         """Total ``-log2 P(y)`` over all elements (a scalar), exact (no grid)."""
-        return -torch.log2(self.likelihood(y).clamp_min(LIKELIHOOD_BOUND)).sum()
+        return -self.log2_likelihood(y).sum()
+
+    def fit_integers(self, values: Tensor) -> bool:
+        """Set the model to the maximum-likelihood fit of the integer ``values`` in closed form and
+        return True, or return False where no closed form exists (the caller then runs Adam)."""
+        return False
 
     @torch.no_grad()
     def pmf(self, lo: int, hi: int) -> Tensor:
@@ -79,7 +90,7 @@ class EntropyModel(nn.Module):
         lo = math.floor(float(flat.detach().min())) - 1
         hi = math.ceil(float(flat.detach().max())) + 1
         grid = torch.arange(lo * per_unit, hi * per_unit + 1, device=y.device, dtype=y.dtype) / per_unit
-        nll = -torch.log2(self.likelihood(grid).clamp_min(LIKELIHOOD_BOUND))
+        nll = -self.log2_likelihood(grid)
         pos = (flat - lo) * per_unit
         i0 = pos.detach().floor().long().clamp(0, grid.numel() - 2)
         frac = pos - i0
@@ -93,7 +104,7 @@ class EntropyModel(nn.Module):
         lo = math.floor(float(flat.detach().min())) - 2
         hi = math.ceil(float(flat.detach().max())) + 2
         grid = torch.arange(lo * per_unit, hi * per_unit + 1, device=latent.device, dtype=latent.dtype) / per_unit
-        nll = -torch.log2(self.likelihood(grid).clamp_min(LIKELIHOOD_BOUND))
+        nll = -self.log2_likelihood(grid)
         ints = (torch.round(flat.detach()).long() - lo) * per_unit
         exact = nll[ints].sum()                               # gradient: prior only
         pos = (flat + (torch.rand_like(flat) - 0.5) - lo) * per_unit

@@ -117,6 +117,8 @@ def _fit_priors(model: nn.Module, steps: int) -> None:
     gen = torch.Generator().manual_seed(0)
     for key, parts in groups.items():
         prior = priors[key]
+        if prior.fit_integers(torch.cat(parts)):
+            continue
         device = next(prior.parameters()).device
         data = torch.cat(parts).cpu()
         if data.numel() > 8192:

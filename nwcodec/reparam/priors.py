@@ -15,8 +15,9 @@ from torch import Tensor, nn
 
 from nwcodec.errors import ConfigError
 from nwcodec.reparam.entropy_model import LIKELIHOOD_BOUND, EntropyModel
+from nwcodec.reparam.histogram_prior import HistogramPrior
 
-__all__ = ["LIKELIHOOD_BOUND", "IntegerPrior", "DeepFactorizedPrior", "LogisticPrior", "make_prior"]
+__all__ = ["LIKELIHOOD_BOUND", "IntegerPrior", "DeepFactorizedPrior", "LogisticPrior", "HistogramPrior", "make_prior"]
 
 
 
@@ -67,11 +68,11 @@ class LogisticPrior(IntegerPrior):
         return (x - self.loc) * torch.exp(-self.log_scale)
 
 
-PRIORS = {"deep": DeepFactorizedPrior, "logistic": LogisticPrior}
+PRIORS = {"deep": DeepFactorizedPrior, "logistic": LogisticPrior, "histogram": HistogramPrior}
 
 
 def make_prior(kind: str, init_scale: float) -> IntegerPrior:
-    """Build a prior by name (``"deep"`` or ``"logistic"``)."""
+    """Build a prior by name (``"deep"``, ``"logistic"`` or ``"histogram"``)."""
     if kind not in PRIORS:
         raise ConfigError(f"reparam.prior: unknown prior {kind!r} (known: {', '.join(PRIORS)})")
     return PRIORS[kind](init_scale=init_scale)

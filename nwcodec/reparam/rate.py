@@ -46,8 +46,14 @@ def epr_loss(task_loss: Tensor, model: nn.Module, lam: float, num_params: int | 
 def refit_priors(model: nn.Module, steps: int, lr: float = 0.05) -> float:
     """Fit every entropy model to its group's current integer latents (maximum likelihood of
     ``round(latent)``, latents untouched) for ``steps`` Adam steps, as CompressAI's
-    ``EntropyBottleneck.update`` settles the tables before coding. Returns the final bits."""
-    priors = list(nn.ModuleList(priors_of(model).values()).parameters())
+    ``EntropyBottleneck.update`` settles the tables before coding; models with a closed-form fit
+    (:meth:`EntropyModel.fit_integers`) take it instead of the Adam steps. Returns the final bits."""
+    groups: dict[str, list[Tensor]] = {}
+    for module, tensor, dec in latent_decoders(model):
+        groups.setdefault(dec.prior_key, []).append(latent_of(module, tensor).detach().reshape(-1))
+    closed = {key for key, prior in priors_of(model).items()
+              if steps > 0 and prior.fit_integers(torch.round(torch.cat(groups[key])))}
+    priors = [p for key, prior in priors_of(model).items() if key not in closed for p in prior.parameters()]
     if steps <= 0 or not priors:
         return float(rate_bits(model, mode="round").detach())
     opt = torch.optim.Adam(priors, lr=lr)
