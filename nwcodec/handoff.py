@@ -19,8 +19,8 @@ def encode(weights: Any, **options: Any) -> bytes:
 
     EPR-reparameterized modules are coded exactly from their integer latents; each latent group gets
     the cheaper (table + payload) of its entropy model's integer table and the empirical table of
-    its latents, with a ``note`` where the empirical one wins (:func:`nwcodec.reparam.stream.
-    choose_group_tables`), or empirical tables throughout when that stream is shorter. Only ``meta``, ``segment_size``, ``kind``, ``extra`` and
+    its latents, with one ``note`` when empirical tables win (:func:`nwcodec.reparam.stream.
+    choose_group_tables`). Only ``meta``, ``segment_size``, ``kind``, ``extra`` and
     ``compress_header`` apply to them.
     """
     if _is_reparameterized_module(weights):
@@ -30,8 +30,5 @@ def encode(weights: Any, **options: Any) -> bytes:
         latents, priors, plain = export_latents(weights)
         chosen, _, notes = choose_group_tables(weights, latents, priors)
         opts = {k: v for k, v in options.items() if k in _LATENT_OPTIONS}
-        per_group = encode_latent_model(latents, chosen, plain, notes=notes, **opts)
-        empirical = encode_latent_model(latents, priors, plain, table_mode="auto",
-                                        notes=["every latent group: the empirical table"], **opts)
-        return min(per_group, empirical, key=len)
+        return encode_latent_model(latents, chosen, plain, notes=notes, **opts)
     return encode_weights(weights, **options)

@@ -9,7 +9,9 @@ window exactly, and its maximum-likelihood fit to integers is their smoothed his
 table the coder would pick agree.
 
 Mass of integer ``k``: ``softmax(logits)[k + W]`` for ``|k| <= W``; beyond, the tail bucket's mass
-times a geometric law ``(1 - r) r^(|k| - W - 1)`` with a learned ratio ``r`` per side. A real ``y``
+times a law of the excess ``j = |k| - W - 1``: a geometric ``(1 - r) r^j`` with a learned ratio ``r``
+per side, mixed with a small fixed share of ``1/((j+1)(j+2))`` so that a far outlier costs about what
+an escape costs (``2 log2 j`` bits), not a rate the coder would never charge. A real ``y``
 (the noisy relaxation) gets the mass of the unit bin around it under the piecewise-constant density
 of those masses: ``(1 - f) P(k) + f P(k + 1)`` with ``k = floor(y)``, ``f = y - k``, computed in the
 log domain so that no mass underflows and every latent keeps a gradient.
@@ -27,7 +29,7 @@ from nwcodec.reparam.entropy_model import EntropyModel
 MIN_HALF_WIDTH = 16
 MAX_HALF_WIDTH = 1024
 SMOOTHING = 0.02      # pseudo-count per window value in the closed-form fit
-LOG_FLOOR = -1e4      # log-mass floor (nats) where a probability would underflow to zero
+HEAVY_TAIL = 2.0 ** -10  # share of each tail on 1/((j+1)(j+2)): a far outlier costs ~2 log2(j) bits, as an escape would
 
 
 class HistogramPrior(EntropyModel):
@@ -57,10 +59,12 @@ class HistogramPrior(EntropyModel):
         log_r = F.logsigmoid(self.tail_logit)                  # log r per side (left, right)
         log_1mr = F.logsigmoid(-self.tail_logit)               # log (1 - r)
         excess = (k.abs() - w - 1).clamp_min(0)
-        left = lp[2 * w + 1] + log_1mr[0] + excess * log_r[0]
-        right = lp[2 * w + 2] + log_1mr[1] + excess * log_r[1]
-        out = torch.where(k > w, right, torch.where(k < -w, left, inside))
-        return out.clamp_min(LOG_FLOOR)
+        heavy = math.log(HEAVY_TAIL) - torch.log1p(excess) - torch.log(excess + 2.0)
+        light = math.log1p(-HEAVY_TAIL) + excess.unsqueeze(-1) * log_r + log_1mr     # (..., 2 sides)
+        tail = torch.logaddexp(light, heavy.unsqueeze(-1))
+        left = lp[2 * w + 1] + tail[..., 0]
+        right = lp[2 * w + 2] + tail[..., 1]
+        return torch.where(k > w, right, torch.where(k < -w, left, inside))
 
     def log_bin_mass(self, y: Tensor) -> Tensor:
         """Natural log of the unit-bin mass around each real ``y`` (exact at integers)."""

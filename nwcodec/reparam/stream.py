@@ -44,9 +44,10 @@ def _group_arrays(latents: list[LatentTensor]) -> dict[str, list[np.ndarray]]:
 def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
                         specs: dict[str, PriorSpec]) -> tuple[dict[str, PriorSpec], list[GroupCost], list[str]]:
     """Per group, the cheaper (table + payload bits) of the entropy model's table and the
-    empirical one; returns specs carrying the chosen table, the costs, and notes."""
+    empirical one; returns specs carrying the chosen table, the costs, and the stream's notes
+    (:func:`table_note`: one line, so that a model of many groups does not pay for many)."""
     ems = priors_of(model)
-    chosen, costs, notes = {}, [], []
+    chosen, costs = {}, []
     for key, arrays in _group_arrays(latents).items():
         values = np.concatenate(arrays)
         prior_desc = ems[key].coded_table(values)
@@ -55,15 +56,22 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
         emp_payload = payload_bits(emp_desc, arrays, DEFAULT_SEGMENT)
         prior_total, emp_total = table_bits(prior_desc) + prior_payload, table_bits(emp_desc) + emp_payload
         use_prior = prior_total <= emp_total
-        cost = GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
-                         prior_payload, table_bits(prior_desc), emp_payload, table_bits(emp_desc))
-        costs.append(cost)
+        costs.append(GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
+                               prior_payload, table_bits(prior_desc), emp_payload, table_bits(emp_desc)))
         chosen[key] = PriorSpec(pmf=specs[key].pmf, lo=specs[key].lo, table=prior_desc if use_prior else emp_desc)
-        if not use_prior:
-            notes.append(f"latent group {key}: empirical table, the learned prior's costs "
-                         f"{100 * (prior_total / emp_total - 1):.1f} % more ({prior_total / 8:.0f} B vs "
-                         f"{emp_total / 8:.0f} B)")
-    return chosen, costs, notes
+    return chosen, costs, table_note(costs)
+
+
+def table_note(costs: list[GroupCost]) -> list[str]:
+    """The stream's note on the tables: none when every group's learned prior won, else one line
+    naming how many groups took the empirical table and what the priors' tables would have cost."""
+    lost = [c for c in costs if c.table == "empirical"]
+    if not lost:
+        return []
+    prior = sum(c.prior_bits + c.prior_table_bits for c in lost) / 8
+    emp = sum(c.empirical_bits + c.empirical_table_bits for c in lost) / 8
+    return [f"empirical table for {len(lost)} of {len(costs)} latent groups: the learned priors' tables cost "
+            f"{100 * (prior / emp - 1):.1f} % more there ({prior:.0f} B vs {emp:.0f} B)"]
 
 
 def encode_model(model: nn.Module, meta: dict | None = None) -> tuple[bytes, list[GroupCost], list[str]]:
