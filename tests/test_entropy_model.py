@@ -96,7 +96,7 @@ def test_stream_latent_payload_matches_estimate_and_notes(step: float) -> None:
     lost = sum(c.table == "empirical" for c in costs)
     assert len(notes) == len(ps.notes) == (1 if lost else 0)     # one line however many groups
     if lost:
-        assert f"{lost} of {len(costs)} latent groups" in ps.notes[0]
+        assert f"{lost} of {len(costs)} latent groups" in ps.notes[0] and len(ps.notes[0]) < 100
 
 
 def test_prior_table_close_when_fitted_and_note_when_it_loses() -> None:

@@ -70,8 +70,8 @@ def table_note(costs: list[GroupCost]) -> list[str]:
         return []
     prior = sum(c.prior_bits + c.prior_table_bits for c in lost) / 8
     emp = sum(c.empirical_bits + c.empirical_table_bits for c in lost) / 8
-    return [f"empirical table for {len(lost)} of {len(costs)} latent groups: the learned priors' tables cost "
-            f"{100 * (prior / emp - 1):.1f} % more there ({prior:.0f} B vs {emp:.0f} B)"]
+    return [f"empirical table in {len(lost)} of {len(costs)} latent groups, priors' tables {100 * (prior / emp - 1):.1f} % more"
+            f" ({prior:.0f} B vs {emp:.0f} B)"]
 
 
 def encode_model(model: nn.Module, meta: dict | None = None) -> tuple[bytes, list[GroupCost], list[str]]:
