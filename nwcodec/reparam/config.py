@@ -110,7 +110,7 @@ class ReparamConfig:
 
     def check(self, where: str = "reparam") -> None:
         """Raise ConfigError for values out of range."""
-        choices = {"prior": ("deep", "logistic", "histogram"), "conv_decoder": ("dct", "dft", "affine"),
+        choices = {"prior": ("deep", "logistic", "histogram", "powerlaw"), "conv_decoder": ("dct", "dft", "affine"),
                    "prior_groups": ("tensor", "model")}
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

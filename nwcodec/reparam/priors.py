@@ -17,7 +17,8 @@ from nwcodec.errors import ConfigError
 from nwcodec.reparam.entropy_model import LIKELIHOOD_BOUND, EntropyModel
 from nwcodec.reparam.histogram_prior import HistogramPrior
 
-__all__ = ["LIKELIHOOD_BOUND", "IntegerPrior", "DeepFactorizedPrior", "LogisticPrior", "HistogramPrior", "make_prior"]
+__all__ = ["LIKELIHOOD_BOUND", "IntegerPrior", "DeepFactorizedPrior", "LogisticPrior", "HistogramPrior", "PowerLawPrior",
+           "make_prior"]
 
 
 
@@ -68,11 +69,40 @@ class LogisticPrior(IntegerPrior):
         return (x - self.loc) * torch.exp(-self.log_scale)
 
 
-PRIORS = {"deep": DeepFactorizedPrior, "logistic": LogisticPrior, "histogram": HistogramPrior}
+class PowerLawPrior(IntegerPrior):
+    """Fixed power-law density ``p(x) = (a/2) (|x| + a)^-2`` (tensorflow-compression's
+    ``PowerLawEntropyModel``, the penalty of tensorflow/model-optimization's ``FastEPR``): nothing is
+    learned, ``-log2 P`` grows like ``2 log2 |x|``, and its steep slope near zero makes the rate term
+    a sparsity-promoting, heavy-tailed penalty. The stream codes the latents with the cheaper of its
+    table and the empirical one, like any entropy model."""
+
+    def __init__(self, init_scale: float = 10.0, alpha: float = 0.01) -> None:
+        super().__init__()
+        del init_scale                                   # scale-free: the decoder's step sets the scale
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(alpha)), requires_grad=False)
+
+    def _cdf(self, x: Tensor) -> Tensor:
+        a = torch.exp(self.log_alpha)
+        half = a / (2.0 * (a + x.abs()))
+        return torch.where(x < 0, half, 1.0 - half)
+
+    def likelihood(self, y: Tensor) -> Tensor:
+        lo, hi = self._cdf(y - 0.5), self._cdf(y + 0.5)
+        a = torch.exp(self.log_alpha)
+        # on either side of zero the difference of the small tail terms is exact: a/2 (1/(a+|l|) - 1/(a+|u|))
+        far = 0.5 * a * (torch.abs(1.0 / (a + (y - 0.5).abs()) - 1.0 / (a + (y + 0.5).abs())))
+        return torch.where((y - 0.5) * (y + 0.5) > 0, far, hi - lo)
+
+    def fit_integers(self, values: Tensor) -> bool:
+        return True                                      # fixed model: nothing to fit
+
+
+PRIORS = {"deep": DeepFactorizedPrior, "logistic": LogisticPrior, "histogram": HistogramPrior,
+          "powerlaw": PowerLawPrior}
 
 
 def make_prior(kind: str, init_scale: float) -> IntegerPrior:
-    """Build a prior by name (``"deep"``, ``"logistic"`` or ``"histogram"``)."""
+    """Build a prior by name (one of :data:`PRIORS`)."""
     if kind not in PRIORS:
         raise ConfigError(f"reparam.prior: unknown prior {kind!r} (known: {', '.join(PRIORS)})")
     return PRIORS[kind](init_scale=init_scale)

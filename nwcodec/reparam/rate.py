@@ -53,7 +53,8 @@ def refit_priors(model: nn.Module, steps: int, lr: float = 0.05) -> float:
         groups.setdefault(dec.prior_key, []).append(latent_of(module, tensor).detach().reshape(-1))
     closed = {key for key, prior in priors_of(model).items()
               if steps > 0 and prior.fit_integers(torch.round(torch.cat(groups[key])))}
-    priors = [p for key, prior in priors_of(model).items() if key not in closed for p in prior.parameters()]
+    priors = [p for key, prior in priors_of(model).items() if key not in closed for p in prior.parameters()
+              if p.requires_grad]
     if steps <= 0 or not priors:
         return float(rate_bits(model, mode="round").detach())
     opt = torch.optim.Adam(priors, lr=lr)
