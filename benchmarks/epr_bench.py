@@ -167,8 +167,12 @@ def to_markdown(res: dict) -> str:
              "written (ANS word rounding and framing included), *coded bits* = the stream's latent segment lists "
              "(its latent payloads less the decoders' float32 params), *training bits* = the rate the optimizer saw at the "
              "end. Test error is measured on the weights decoded from the stream. lam multiplies bits per "
-             "parameter (`loss = cross-entropy + lam * bits / n_params`).", "",
-             "| model | method | lam/quality | test error % | bytes | bits/param | estimated bits | coded bits | "
+             "parameter (`loss = cross-entropy + lam * bits / n_params`).", ""]
+    carried = [m for m in res["models"] if m.get("carried_from")]
+    if carried:
+        lines += ["Rows of " + ", ".join(f"**{m['model']}** (`{m['carried_from']}`)" for m in carried)
+                  + " are from an earlier invocation, with the settings listed for them below.", ""]
+    lines += ["| model | method | lam/quality | test error % | bytes | bits/param | estimated bits | coded bits | "
              "training bits | zero latents | train s |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in res["models"]:
         for r in m["rows"]:
@@ -256,10 +260,25 @@ def rebuild_epr_rows(m: dict, work: Path) -> dict:
     return m
 
 
+def carried_models(previous: Path, present: set[str]) -> list[dict]:
+    """Models of the committed results that this invocation did not run, kept with the command and
+    settings that produced them (``carried_from``), so one run of a single model keeps the others."""
+    if not previous.is_file():
+        return []
+    old = json.loads(previous.read_text())
+    out = []
+    for m in old.get("models", []):
+        if m["model"] in present or m["model"] not in CONFIGS:
+            continue
+        out.append({**m, "carried_from": m.get("carried_from", old.get("command", "an earlier run"))})
+    return out
+
+
 def collect(args: argparse.Namespace, work: Path, t0: float, res: dict, status: str) -> dict:
     """Results of every model whose ``work/<model>.json`` exists (finished or partial)."""
     res["models"] = [rebuild_epr_rows(json.loads((work / f"{n}.json").read_text()), work)
                      for n in args.models if (work / f"{n}.json").is_file()]
+    res["models"] += carried_models(OUT / "epr.json", {m["model"] for m in res["models"]})
     res["load_end"] = os.getloadavg()[0]
     res["wall_seconds"] = time.time() - t0
     res["status"] = status

@@ -125,3 +125,32 @@ def test_prior_table_close_when_fitted_and_note_when_it_loses() -> None:
     assert any("empirical table" in n and "% more" in n for n in parse(data).notes)
     vals = np.zeros(10, dtype=np.int64)
     assert coded_bits(choose_table(vals), vals) >= 0
+
+
+def test_small_groups_share_one_table_when_cheaper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Biases and small layers: one empirical table for their union, stored once; the stream is no
+    larger than with a table per group, the estimate still equals the payload, and the decoded
+    integers are the exported latents."""
+    import nwcodec
+    from nwcodec.reparam import stream as stream_mod
+
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(40, 24), torch.nn.ReLU(), torch.nn.Linear(24, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 10))
+    reparameterize(net, {"prior": "deep", "init_step": 0.3, "include_bias": True, "min_numel": 10,
+                         "prior_fit_steps": 20})
+    shared, costs, _ = encode_model(net)
+    assert sum(c.table == "shared" for c in costs) >= 2
+    monkeypatch.setattr(stream_mod, "SMALL_GROUP", 0)
+    own, own_costs, _ = encode_model(net)
+    assert all(c.table != "shared" for c in own_costs)
+    assert len(shared) < len(own)
+    assert len(parse(shared).descriptions) < len(parse(own).descriptions)
+    est = sum(c.coded_bits for c in costs)
+    coded = sum(8 * len(parse(shared).payloads[i]) for i, t in enumerate(parse(shared).header["tensors"])
+                if t["coding"] == "latent")
+    params_bits = 32 * sum(p.numel() for m in net.modules() if hasattr(m, "parametrizations")
+                           for pl in m.parametrizations.values() for d in pl for p in [d.offset, d.log_scale])
+    assert abs(coded - params_bits - est) <= 0.01 * est + 64
+    a, b = nwcodec.decode(shared), nwcodec.decode(own)   # same integers, same decoders: same weights
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

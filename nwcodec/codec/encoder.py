@@ -43,6 +43,9 @@ class _StreamBuilder:
         self.payloads: list[bytes] = []
 
     def add_table(self, d: TableDescription) -> int:
+        """Index of table ``d`` in the stream (an identical description is stored once)."""
+        if d in self.tables:
+            return self.tables.index(d)
         self.tables.append(d)
         return len(self.tables) - 1
 

@@ -22,16 +22,30 @@ class GroupCost:
     group: str
     numel: int
     zeros: int
-    table: str                 # "prior" or "empirical"
+    table: str                 # "prior", "empirical" or "shared" (one empirical table for the small groups)
     prior_bits: float          # expected payload bits (segments) under the entropy model's table
     prior_table_bits: int
     empirical_bits: float
     empirical_table_bits: int
+    shared_bits: float = 0.0   # payload bits under the shared table (when ``table == "shared"``)
+    shared_table_bits: int = 0  # the shared table's description, counted on its first group only
 
     @property
     def coded_bits(self) -> float:
         """Payload bits of the table written."""
-        return self.prior_bits if self.table == "prior" else self.empirical_bits
+        return {"prior": self.prior_bits, "empirical": self.empirical_bits, "shared": self.shared_bits}[self.table]
+
+    @property
+    def written_table_bits(self) -> int:
+        """Description bits of the table written (a shared table counts once, on its first group)."""
+        return {"prior": self.prior_table_bits, "empirical": self.empirical_table_bits,
+                "shared": self.shared_table_bits}[self.table]
+
+    @property
+    def own_total(self) -> float:
+        """Table + payload bits of the group's own (prior or empirical) choice."""
+        return (self.prior_table_bits + self.prior_bits if self.table == "prior"
+                else self.empirical_table_bits + self.empirical_bits)
 
 
 def _group_arrays(latents: list[LatentTensor]) -> dict[str, list[np.ndarray]]:
@@ -59,17 +73,38 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
         costs.append(GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
                                prior_payload, table_bits(prior_desc), emp_payload, table_bits(emp_desc)))
         chosen[key] = PriorSpec(pmf=specs[key].pmf, lo=specs[key].lo, table=prior_desc if use_prior else emp_desc)
+    _share_small_groups(_group_arrays(latents), costs, chosen, ems)
     return chosen, costs, table_note(costs)
+
+
+SMALL_GROUP = 4096  # groups with fewer latents may share one empirical table (biases, small kernels)
+
+
+def _share_small_groups(groups: dict[str, list[np.ndarray]], costs: list[GroupCost],
+                        chosen: dict[str, PriorSpec], ems: dict) -> None:
+    """Give the small groups one empirical table of their union where that costs fewer bits in
+    total (its description once + their payloads) than their own tables; edits in place."""
+    small = [c for c in costs if c.numel < SMALL_GROUP]
+    if len(small) < 2:
+        return
+    values = np.concatenate([a for c in small for a in groups[c.group]])
+    desc = choose_table(values, max_alphabet=max(ems[c.group].max_alphabet for c in small))
+    payloads = [payload_bits(desc, groups[c.group], DEFAULT_SEGMENT) for c in small]
+    if table_bits(desc) + sum(payloads) >= sum(c.own_total for c in small):
+        return
+    for i, (c, bits) in enumerate(zip(small, payloads)):
+        c.table, c.shared_bits, c.shared_table_bits = "shared", bits, table_bits(desc) if i == 0 else 0
+        chosen[c.group] = PriorSpec(pmf=chosen[c.group].pmf, lo=chosen[c.group].lo, table=desc)
 
 
 def table_note(costs: list[GroupCost]) -> list[str]:
     """The stream's note on the tables: none when every group's learned prior won, else one line
     naming how many groups took the empirical table and what the priors' tables would have cost."""
-    lost = [c for c in costs if c.table == "empirical"]
+    lost = [c for c in costs if c.table != "prior"]
     if not lost:
         return []
     prior = sum(c.prior_bits + c.prior_table_bits for c in lost) / 8
-    emp = sum(c.empirical_bits + c.empirical_table_bits for c in lost) / 8
+    emp = sum(c.coded_bits + c.written_table_bits for c in lost) / 8
     return [f"empirical table in {len(lost)} of {len(costs)} latent groups, priors' tables {100 * (prior / emp - 1):.1f} % more"
             f" ({prior:.0f} B vs {emp:.0f} B)"]
 

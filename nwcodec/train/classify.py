@@ -194,8 +194,7 @@ def rate_report(model: nn.Module, n_params: int) -> tuple[dict[str, Any], tuple]
     report = {
         "estimated_bits": est, "estimated_bytes": est / 8,
         "estimated_bits_prior_tables": sum(c.prior_bits for c in costs),
-        "table_description_bits": sum(c.prior_table_bits if c.table == "prior" else c.empirical_table_bits
-                                      for c in costs),
+        "table_description_bits": sum(c.written_table_bits for c in costs),
         "side_bytes": side, "total_estimated_bytes": est / 8 + side, "bits_per_param": est / n_params,
         "num_latents": numel, "nonzero_latents": numel - sum(c.zeros for c in costs),
         "zero_latent_share": sum(c.zeros for c in costs) / max(numel, 1),
