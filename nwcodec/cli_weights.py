@@ -23,7 +23,7 @@ def _encode(a: argparse.Namespace) -> None:
         from .errors import InputError
 
         raise InputError("--calibration needs --arch and --target-size or --target-fidelity")
-    opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie)
+    opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie, dq=a.dq, row_classes=a.row_classes)
     if a.method is not None:
         if a.target_fidelity is not None or a.calibration is not None:
             from .errors import InputError
@@ -143,6 +143,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--per-channel", action="store_true", help="one step per output channel")
     e.add_argument("--rdo", type=number(0, 10), default=0.0, help="rate-distortion optimized rounding, in [0, 10]")
     e.add_argument("--no-tie", action="store_true", help="code tied (shared) tensors separately")
+    e.add_argument("--dq", action="store_true",
+                   help="dependent (trellis-coded) quantization, format 1.5 (older decoders refuse it by name)")
+    e.add_argument("--row-classes", type=number(2, 16, integer=True), default=0, metavar="C",
+                   help="code each quantized tensor under C per-row table classes where smaller (format 1.5)")
     e.add_argument("--method", choices=("opq", "codebook", "lowrank-sparse", "auto"), default=None,
                    help="data-free post-training method (format 1.2 codings, nwcodec.methods); "
                         "--target-size sets its budget (default 2 bits per weight)")

@@ -40,7 +40,8 @@ def model(tmp_path: Path) -> Path:
     (["--rdo", "-1"], "--rdo: must be ≥ 0"), (["--target-size", "40 parsecs"], "--target-size: expected a size"),
     (["--target-size", "10"], "under 64 bytes"), (["--target-fidelity", "1.5"], "strictly between 0 and 1"),
     (["--target-fidelity", "loud"], "fidelity must be like 30dB"),
-    (["--quality", "50", "--target-size", "40KB"], "not allowed with argument")])
+    (["--quality", "50", "--target-size", "40KB"], "not allowed with argument"),
+    (["--row-classes", "1"], "--row-classes: must be ≥ 2"), (["--row-classes", "x"], "expected an integer")])
 def test_bad_encode_options_exit_2_in_one_line(opts: list[str], what: str, model: Path, tmp_path: Path,
                                                capsys) -> None:
     assert main(["encode", str(model), str(tmp_path / "o.nwc"), *opts]) == 2
@@ -116,3 +117,27 @@ def test_piped_encode_prints_progress_and_a_summary(model: Path, tmp_path: Path)
     assert r.returncode == 0, r.stderr
     assert "try 1:" in r.stderr and "data-free allocation" in r.stderr
     assert r.stdout.strip().endswith(" s") and "bytes (data-free allocation" in r.stdout
+
+
+def test_encode_dq_and_row_classes_flags_reach_the_stream(tmp_path: Path) -> None:
+    """``--dq --row-classes 4`` writes ``dquant``/``rowclass`` tensors (format 1.5) that a fresh
+    process decodes close to the original weights (known answer: the input file)."""
+    import subprocess
+    import sys
+
+    from nwcodec.codec import parse
+    from nwcodec.formats.safetensors import write_safetensors
+
+    rng = np.random.default_rng(1)
+    w = (rng.normal(size=(64, 96)) * np.linspace(0.2, 3.0, 64)[:, None]).astype(np.float32)
+    src = tmp_path / "m.safetensors"
+    write_safetensors(src, {"w": w})
+    out = tmp_path / "o.nwc"
+    assert main(["encode", str(src), str(out), "--quality", "30", "--dq", "--row-classes", "4"]) == 0
+    ps = parse(out.read_bytes())
+    assert ps.version >= (1, 5) and ps.tensors[0]["coding"] in ("dquant", "rowclass")
+    dec = tmp_path / "d.npz"
+    subprocess.run([sys.executable, "-m", "nwcodec", "decode", str(out), str(dec)], check=True, capture_output=True)
+    got = np.load(dec)["w"]
+    snr = 10 * np.log10(float((w.astype(np.float64) ** 2).sum()) / float(((got - w) ** 2).sum()))
+    assert snr > 15, snr

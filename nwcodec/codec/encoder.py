@@ -42,9 +42,10 @@ class _StreamBuilder:
         self.entries: list[dict] = []
         self.payloads: list[bytes] = []
 
-    def add_table(self, d: TableDescription) -> int:
-        """Index of table ``d`` in the stream (an identical description is stored once)."""
-        if d in self.tables:
+    def add_table(self, d: TableDescription, share: bool = False) -> int:
+        """Index of table ``d`` in the stream; with ``share`` an identical description already
+        stored is reused (latent groups; byte planes need their tables consecutive)."""
+        if share and d in self.tables:
             return self.tables.index(d)
         self.tables.append(d)
         return len(self.tables) - 1
@@ -348,7 +349,7 @@ def _add_latent_groups(b: _StreamBuilder, tensors: list[LatentTensor], priors: d
             desc = table_for_pmf(p.pmf, p.lo, values, max_alphabet=b.max_alphabet)
         else:
             desc = choose_table(values, max_alphabet=b.max_alphabet)
-        table = b.add_table(desc)
+        table = b.add_table(desc, share=True)
         for m in members:
             add(m, table)
 
