@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -65,3 +66,25 @@ def test_cosine_schedule_decays_to_zero() -> None:
         opt.step()
         sched.step()
     assert lrs[0] == 0.5 and all(a > b for a, b in zip(lrs, lrs[1:])) and opt.param_groups[0]["lr"] == 0.0
+
+
+def test_distill_loss_known_answers() -> None:
+    from nwcodec.train.classify import distill_loss
+
+    torch.manual_seed(0)
+    teacher = torch.nn.Linear(6, 4)
+    x = torch.randn(32, 6)
+    ce = torch.tensor(1.25)
+    same = distill_loss(teacher(x), teacher, x, ce, 0.5, 2.0)
+    assert float(same) == pytest.approx(0.625, abs=1e-6)          # student = teacher: KL is 0
+    other = torch.randn(32, 4)
+    p_t = torch.softmax(teacher(x) / 2.0, 1)
+    kl = (p_t * (torch.log(p_t) - torch.log_softmax(other / 2.0, 1))).sum(1).mean()
+    got = distill_loss(other, teacher, x, ce, 0.3, 2.0)
+    assert float(got) == pytest.approx(float(0.7 * ce + 0.3 * 4.0 * kl), rel=1e-5)
+
+
+def test_distilled_run_trains_and_codes(tmp_path: Path) -> None:
+    run = train_classifier(_tiny(tmp_path, lam=1.0, max_steps=20, distill=0.5, pretrain_epochs=1,
+                                 data={"path": None, "synthetic_train": 256, "synthetic_test": 64}))["runs"][0]
+    assert run["test_error"] < 0.6 and run["estimated_bits"] > 0

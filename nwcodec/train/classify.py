@@ -203,6 +203,16 @@ def rate_report(model: nn.Module, n_params: int) -> tuple[dict[str, Any], tuple]
     return report, (latents, chosen, specs, plain, notes)
 
 
+def distill_loss(logits: torch.Tensor, teacher: nn.Module, x: torch.Tensor, ce: torch.Tensor, weight: float,
+                 temperature: float) -> torch.Tensor:
+    """``(1 - weight) * ce + weight * T^2 * KL(teacher_T || student_T)`` (Hinton et al. 2015): the
+    compressed model also matches the float model's soft predictions at temperature ``T``."""
+    with torch.no_grad():
+        soft = F.log_softmax(teacher(x) / temperature, dim=1)
+    kl = F.kl_div(F.log_softmax(logits / temperature, dim=1), soft, log_target=True, reduction="batchmean")
+    return (1.0 - weight) * ce + weight * temperature ** 2 * kl
+
+
 def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[TensorDataset, TensorDataset],
               base_state: dict[str, torch.Tensor], info: DistInfo, device: torch.device) -> dict[str, Any]:
     """Train one EPR model at ``lam`` from ``base_state``; rank 0 writes checkpoints and the summary."""
@@ -217,6 +227,11 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
     model.to(device)
     broadcast_parameters(model, info)
     reparam_error = test_error(model, test_set, cfg["eval_batch_size"], device)
+    teacher = None
+    if cfg["distill"] > 0:                      # the warm-start float model, frozen
+        teacher = build_model(cfg["model"]).to(device)
+        teacher.load_state_dict(base_state)
+        teacher.eval().requires_grad_(False)
     opt = make_optimizer(model, cfg["lr"])
     n_params = num_model_params(model)
     loader, sampler = make_loader(train_set, cfg, info)
@@ -241,7 +256,11 @@ def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[Tensor
         bar = tqdm(loader, desc=f"lam={lam:g} epoch {epoch + 1}/{cfg['epochs']}",
                    disable=not (cfg["progress"] and info.is_main), leave=False)
         for x, y in bar:
-            task = F.cross_entropy(model(x.to(device)), y.to(device))
+            x = x.to(device)
+            logits = model(x)
+            task = F.cross_entropy(logits, y.to(device))
+            if teacher is not None:
+                task = distill_loss(logits, teacher, x, task, cfg["distill"], cfg["distill_temperature"])
             bits = rate_bits(model, mode=cfg["rate_mode"])
             loss = task + lam * bits / n_params
             opt.zero_grad(set_to_none=True)

@@ -25,6 +25,14 @@ def _lams(key: str, v: Any) -> list[float]:
             for i, x in enumerate(items)]
 
 
+def _unit_weight(key: str, v: Any) -> float:
+    """A weight in [0, 1]."""
+    x = parse_value(v, float, key, {"ge": 0.0})
+    if x > 1.0:
+        raise ConfigError(f"{key}: must be <= 1, got {x}")
+    return x
+
+
 def _reparam(key: str, v: Any) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise ConfigError(f"{key}: expected a mapping, got {v!r}")
@@ -79,6 +87,9 @@ class ClassifyConfig:
     target_bytes: float | None = spec(None, gt=0)
     write_stream: bool = True
     prior_refit_steps: int = spec(0, ge=0)
+    # distill: weight of the float (warm-start) model's soft predictions in the task loss (0 = plain CE)
+    distill: float = spec(0.0, parse=_unit_weight)
+    distill_temperature: float = spec(2.0, gt=0)
     data: DataSection = spec(factory=DataSection)
     lr: LrSection = spec(factory=LrSection)
 
