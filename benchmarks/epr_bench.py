@@ -115,6 +115,15 @@ def epr_row(name: str, cfg: dict, lam: float, warm: Path, work: Path, test_set, 
             "latent_payload_bytes": run["latent_payload_bytes"], "float_payload_bytes": run["float_payload_bytes"]}
 
 
+SETTING_KEYS = ("pretrain_epochs", "epochs", "lr", "lr_decay", "reparam", "batch_size", "rate_mode", "warm_start",
+                "prior_refit_steps", "distill", "distill_temperature")
+
+
+def run_settings(cfg: dict) -> dict:
+    """The config values that shape an EPR run (reported beside its rows)."""
+    return {k: cfg[k] for k in SETTING_KEYS if k in cfg}
+
+
 def bench_model(name: str, quick: bool, work: Path, lams: list[float] | None) -> dict:
     """Float model, post-training coding, one EPR run per lam; writes ``work/<name>.json`` after each run."""
     torch.set_num_threads(1)  # a shared 2-core machine: more threads oversubscribe it
@@ -136,8 +145,7 @@ def bench_model(name: str, quick: bool, work: Path, lams: list[float] | None) ->
     n = sum(v.numel() for v in state.values())
     float_setting = "shared mnist_cnn.pth" if cfg["warm_start"] else f"{cfg['pretrain_epochs']} epochs"
     res = {"model": name, "params": n, "target_bytes": TARGETS[name][0], "target_error_pct": TARGETS[name][1],
-           "settings": {k: cfg[k] for k in ("pretrain_epochs", "epochs", "lr", "lr_decay", "reparam", "batch_size",
-                                            "rate_mode", "warm_start")}, "rows": []}
+           "settings": run_settings(cfg), "rows": []}
     res["rows"].append({"model": name, "method": "float32 (no compression)", "setting": float_setting,
                         "test_error_pct": 100 * test_error(net, test_set, 2000, CPU), "bytes": 4 * n,
                         "bits_per_param": 32.0, "train_seconds": round(pre_seconds, 1)})
@@ -256,6 +264,7 @@ def rebuild_epr_rows(m: dict, work: Path) -> dict:
     pre = next((r["train_seconds"] for r in m["rows"] if r["method"].startswith("float32")), 0.0)
     rows = [r for r in m["rows"] if not r["method"].startswith("EPR (")]
     lams = sorted(json.loads(p.read_text())["lam"] for p in done)
+    m["settings"] = run_settings(cfg)   # the config the runs in ``work`` were trained with
     m["rows"] = rows + [epr_row(m["model"], cfg, lam, work / f"{m['model']}_warm.pt", work, test_set, pre) for lam in lams]
     return m
 
