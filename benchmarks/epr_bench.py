@@ -316,8 +316,11 @@ def main(argv: list[str] | None = None) -> None:
             jobs = [pool.submit(bench_model, name, args.quick, work, None) for name in args.models]
             for job in jobs:
                 job.result()
-    status = ("Partial: runs still to finish (resume: `python -m benchmarks.epr_bench`; it skips finished runs)."
-              if args.report_only else "")
+    missing = [f"{n} lam {lam:g}" for n in args.models if (work / f"{n}.json").is_file()
+               for lam in load_config(REPO / "configs" / f"{CONFIGS[n]}.yaml")["lam"]
+               if not (work / f"epr_{n}" / f"lam_{lam:g}" / "summary.json").is_file()]
+    status = (f"Partial: {', '.join(missing)} still to finish (resume: `python -m benchmarks.epr_bench`; it skips "
+              "finished runs)." if missing else "")
     md = write_results(collect(args, work, t0, res, status), out)
     print(md)
     print(f"written to {out}")
