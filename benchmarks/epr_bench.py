@@ -91,9 +91,14 @@ def decoded_error(name: str, stream: Path, test_set) -> float:
     return test_error(net, test_set, 2000, CPU)
 
 
+def run_dir_of(work: Path, name: str, lam: float) -> Path:
+    """Folder of the EPR run of model ``name`` at ``lam`` (its ``summary.json`` marks it finished)."""
+    return work / f"epr_{name}" / f"lam_{lam:g}"
+
+
 def epr_row(name: str, cfg: dict, lam: float, warm: Path, work: Path, test_set, pre_seconds: float) -> dict:
     """One EPR fine-tune at ``lam`` (skipped when its summary exists), with its decoded error."""
-    run_dir = work / f"epr_{name}" / f"lam_{lam:g}"
+    run_dir = run_dir_of(work, name, lam)
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
         run_cfg = {**cfg, "lam": [lam], "warm_start": str(warm), "pretrain_epochs": 0, "resume": True,
@@ -318,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
                 job.result()
     missing = [f"{n} lam {lam:g}" for n in args.models if (work / f"{n}.json").is_file()
                for lam in load_config(REPO / "configs" / f"{CONFIGS[n]}.yaml")["lam"]
-               if not (work / f"epr_{n}" / f"lam_{lam:g}" / "summary.json").is_file()]
+               if not (run_dir_of(work, n, lam) / "summary.json").is_file()]
     status = (f"Partial: {', '.join(missing)} still to finish (resume: `python -m benchmarks.epr_bench`; it skips "
               "finished runs)." if missing else "")
     md = write_results(collect(args, work, t0, res, status), out)

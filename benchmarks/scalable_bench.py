@@ -315,9 +315,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "scalable.json"
     res = json.loads(path.read_text()) if path.exists() else {}
-    for k in PARTS:   # results of an earlier run keep the command that made them
-        if k in res and "command" not in res[k] and "command" in res:
-            res[k]["command"] = res["command"]
     for part in args.parts.split(","):
         t0 = time.perf_counter()
         res[part] = PARTS[part](args)

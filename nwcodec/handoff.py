@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codec.encoder import _is_reparameterized_module, encode as encode_weights, encode_latent_model
+from .codec.encoder import _is_reparameterized_module, encode as encode_weights
 
 _LATENT_OPTIONS = ("meta", "segment_size", "kind", "extra", "compress_header")
 
@@ -24,11 +24,7 @@ def encode(weights: Any, **options: Any) -> bytes:
     ``compress_header`` apply to them.
     """
     if _is_reparameterized_module(weights):
-        from .reparam.export import export_latents
-        from .reparam.stream import choose_group_tables
+        from .reparam.stream import encode_model
 
-        latents, priors, plain = export_latents(weights)
-        chosen, _, notes = choose_group_tables(weights, latents, priors)
-        opts = {k: v for k, v in options.items() if k in _LATENT_OPTIONS}
-        return encode_latent_model(latents, chosen, plain, notes=notes, **opts)
+        return encode_model(weights, **{k: v for k, v in options.items() if k in _LATENT_OPTIONS})[0]
     return encode_weights(weights, **options)

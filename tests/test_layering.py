@@ -84,7 +84,7 @@ def _violations(roots: list[str], forbidden: tuple[str, ...]) -> list[str]:
 
 def test_scan_sees_imports() -> None:
     """The scanner itself: it must find a known lazy import (so an empty result means something)."""
-    assert "nwcodec.reparam.export" in _imports("nwcodec.handoff")
+    assert "nwcodec.reparam.stream" in _imports("nwcodec.handoff")
     assert "torch" in _imports("nwcodec.codec.sources")
     assert "nwcodec.decoders.affine" in _imports("nwcodec.decoders")
 

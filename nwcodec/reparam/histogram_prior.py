@@ -98,8 +98,7 @@ class HistogramPrior(EntropyModel):
         tails = []
         for sel in (v < -w, v > w):
             t = v[sel]
-            excess = (t.abs() - w - 1).sum() if t.numel() else torch.tensor(0.0, dtype=torch.float64)
-            tails.append((float(t.numel()), float(excess)))
+            tails.append((float(t.numel()), float((t.abs() - w - 1).sum())))
         logits = torch.log(torch.cat([counts, torch.tensor([tails[0][0], tails[1][0]], dtype=torch.float64)])
                            + SMOOTHING)
         self.logits.copy_(logits.to(self.logits.dtype))

@@ -108,19 +108,24 @@ def priors_of(model: nn.Module) -> dict[str, IntegerPrior]:
     return priors
 
 
-def _fit_priors(model: nn.Module, steps: int) -> None:
-    """Fit each prior to its (noisy) warm-start latents so the first rate estimate is sensible."""
+def group_latents(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Prior group name -> the group's continuous latents, detached and flattened into one tensor."""
     groups: dict[str, list[torch.Tensor]] = {}
     for module, tensor, dec in latent_decoders(model):
         groups.setdefault(dec.prior_key, []).append(latent_of(module, tensor).detach().reshape(-1))
+    return {key: torch.cat(parts) for key, parts in groups.items()}
+
+
+def _fit_priors(model: nn.Module, steps: int) -> None:
+    """Fit each prior to its (noisy) warm-start latents so the first rate estimate is sensible."""
     priors = priors_of(model)
     gen = torch.Generator().manual_seed(0)
-    for key, parts in groups.items():
+    for key, latents in group_latents(model).items():
         prior = priors[key]
-        if prior.fit_integers(torch.cat(parts)):
+        if prior.fit_integers(latents):
             continue
         device = next(prior.parameters()).device
-        data = torch.cat(parts).cpu()
+        data = latents.cpu()
         if data.numel() > 8192:
             data = data[torch.randperm(data.numel(), generator=gen)[:8192]]
         opt = torch.optim.Adam(prior.parameters(), lr=5e-2)

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from nwcodec.reparam.entropy_model import GRID_PER_UNIT, EntropyModel
-from nwcodec.reparam.model_reparam import latent_decoders, latent_of, num_model_params, priors_of
+from nwcodec.reparam.model_reparam import group_latents, latent_decoders, latent_of, num_model_params, priors_of
 
 
 def grid_bits(prior: EntropyModel, y: Tensor, per_unit: int = GRID_PER_UNIT) -> Tensor:
@@ -48,13 +48,10 @@ def refit_priors(model: nn.Module, steps: int, lr: float = 0.05) -> float:
     ``round(latent)``, latents untouched) for ``steps`` Adam steps, as CompressAI's
     ``EntropyBottleneck.update`` settles the tables before coding; models with a closed-form fit
     (:meth:`EntropyModel.fit_integers`) take it instead of the Adam steps. Returns the final bits."""
-    groups: dict[str, list[Tensor]] = {}
-    for module, tensor, dec in latent_decoders(model):
-        groups.setdefault(dec.prior_key, []).append(latent_of(module, tensor).detach().reshape(-1))
-    closed = {key for key, prior in priors_of(model).items()
-              if steps > 0 and prior.fit_integers(torch.round(torch.cat(groups[key])))}
-    priors = [p for key, prior in priors_of(model).items() if key not in closed for p in prior.parameters()
-              if p.requires_grad]
+    ems = priors_of(model)
+    closed = set() if steps <= 0 else {key for key, latents in group_latents(model).items()
+                                       if ems[key].fit_integers(latents)}
+    priors = [p for key, prior in ems.items() if key not in closed for p in prior.parameters() if p.requires_grad]
     if steps <= 0 or not priors:
         return float(rate_bits(model, mode="round").detach())
     opt = torch.optim.Adam(priors, lr=lr)

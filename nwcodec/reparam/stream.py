@@ -3,6 +3,7 @@ empirical table with a note saying why; returns the stream and what each group c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -62,7 +63,8 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
     (:func:`table_note`: one line, so that a model of many groups does not pay for many)."""
     ems = priors_of(model)
     chosen, costs = {}, []
-    for key, arrays in _group_arrays(latents).items():
+    groups = _group_arrays(latents)
+    for key, arrays in groups.items():
         values = np.concatenate(arrays)
         prior_desc = ems[key].coded_table(values)
         emp_desc = choose_table(values, max_alphabet=ems[key].max_alphabet)
@@ -73,7 +75,7 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
         costs.append(GroupCost(key, int(values.size), int((values == 0).sum()), "prior" if use_prior else "empirical",
                                prior_payload, table_bits(prior_desc), emp_payload, table_bits(emp_desc)))
         chosen[key] = PriorSpec(pmf=specs[key].pmf, lo=specs[key].lo, table=prior_desc if use_prior else emp_desc)
-    _share_small_groups(_group_arrays(latents), costs, chosen, ems)
+    _share_small_groups(groups, costs, chosen, ems)
     return chosen, costs, table_note(costs)
 
 
@@ -109,9 +111,10 @@ def table_note(costs: list[GroupCost]) -> list[str]:
             f" ({prior:.0f} B vs {emp:.0f} B)"]
 
 
-def encode_model(model: nn.Module, meta: dict | None = None) -> tuple[bytes, list[GroupCost], list[str]]:
-    """The ``.nwc`` stream of a reparameterized model, its per-group costs and notes."""
+def encode_model(model: nn.Module, **options: Any) -> tuple[bytes, list[GroupCost], list[str]]:
+    """The ``.nwc`` stream of a reparameterized model, its per-group costs and notes (``options``:
+    :func:`~nwcodec.codec.encode_latent_model`'s ``meta``, ``segment_size``, ``kind``, ...)."""
     latents, specs, plain = export_latents(model)
     chosen, costs, notes = choose_group_tables(model, latents, specs)
-    data = encode_latent_model(latents, chosen, plain, meta=meta, notes=notes)
+    data = encode_latent_model(latents, chosen, plain, notes=notes, **options)
     return data, costs, notes
