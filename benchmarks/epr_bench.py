@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--work", default=str(REPO / "runs" / "epr_bench"), help="run folder (resumable)")
     parser.add_argument("--report-only", action="store_true", help="write the results of what has finished")
+    parser.add_argument("--lams", nargs="+", type=float, default=None,
+                        help="train only these lams of the configs (one process per lam can share one --work)")
     args = parser.parse_args(argv)
     if not (models.SHARED / "mnist.npz").is_file():
         raise SystemExit(f"MNIST not found at {models.SHARED / 'mnist.npz'}")
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> None:
                            "threads": "1 per model, models in parallel processes", "load_start": os.getloadavg()[0]}
     if not args.report_only:
         with ProcessPoolExecutor(len(args.models), mp_context=multiprocessing.get_context("spawn")) as pool:
-            jobs = [pool.submit(bench_model, name, args.quick, work, None) for name in args.models]
+            jobs = [pool.submit(bench_model, name, args.quick, work, args.lams) for name in args.models]
             for job in jobs:
                 job.result()
     missing = [f"{n} lam {lam:g}" for n in args.models if (work / f"{n}.json").is_file()
