@@ -152,6 +152,9 @@ def fine_tuned(name: str, base, trl, tel, budgets: tuple[int, ...]) -> None:
     _run(name, "Deep Compression", "Han ratios", lambda m: deep_compression(
         m, trl, DCConfig(keep=HAN_KEEP[name], bits=HAN_BITS[name], retrain_epochs=3 * epochs, prune_steps=3,
                          finetune_epochs=epochs, retrain_lr=1e-3)), base, tel, True)
+    _run(name, "Deep Compression", "Han ratios + distillation", lambda m: deep_compression(
+        m, trl, DCConfig(keep=HAN_KEEP[name], bits=HAN_BITS[name], retrain_epochs=3 * epochs, prune_steps=3,
+                         finetune_epochs=epochs, retrain_lr=1e-3, distill=0.5)), base, tel, True)
     for kb in budgets:
         _run(name, "OPQ fine-tuned", f"{kb} KB", lambda m, kb=kb: opq(m, trl, kb * 1000, epochs=2 * epochs), base,
              tel, True)

@@ -69,7 +69,7 @@ def test_cosine_schedule_decays_to_zero() -> None:
 
 
 def test_distill_loss_known_answers() -> None:
-    from nwcodec.train.classify import distill_loss
+    from nwcodec.methods.distill import distill_loss
 
     torch.manual_seed(0)
     teacher = torch.nn.Linear(6, 4)

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..codec.load import load_into_module
 from ..codec.writer import StreamWriter, dense_sum
+from .distill import distill_loss
 
 MIN_ELEMENTS = 64
 
@@ -40,8 +41,10 @@ def accuracy(model: nn.Module, loader: Iterable) -> float:
 def train(model: nn.Module, loader: Iterable, epochs: float, lr: float = 1e-3,
           penalty: Callable[[], torch.Tensor] | None = None, after_step: Callable[[], None] | None = None,
           params: list[torch.Tensor] | None = None, weight_decay: float = 0.0,
-          log: Callable[[str], None] | None = None) -> None:
-    """Adam on cross-entropy (+ ``penalty()``), ``after_step`` after every update; fractional epochs allowed."""
+          log: Callable[[str], None] | None = None, teacher: nn.Module | None = None, distill: float = 0.0,
+          temperature: float = 2.0) -> None:
+    """Adam on cross-entropy (+ ``penalty()``), ``after_step`` after every update; fractional epochs allowed.
+    With a ``teacher`` and ``distill`` > 0 the cross-entropy becomes :func:`distill.distill_loss`."""
     opt = torch.optim.Adam(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
     dev = device_of(model)
     n_batches = len(loader)  # type: ignore[arg-type]
@@ -51,7 +54,11 @@ def train(model: nn.Module, loader: Iterable, epochs: float, lr: float = 1e-3,
     model.train()
     while done < steps:
         for x, y in loader:
-            loss = F.cross_entropy(model(x.to(dev)), y.to(dev))
+            x = x.to(dev)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y.to(dev))
+            if teacher is not None and distill > 0:
+                loss = distill_loss(logits, teacher, x, loss, distill, temperature)
             if penalty is not None:
                 loss = loss + penalty()
             opt.zero_grad(set_to_none=True)

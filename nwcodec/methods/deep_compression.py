@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .common import apply_parts, compressible, train, weights, write_model
+from .distill import frozen_copy
 from .ops import codebook_with_zero, prune_mask
 
 
@@ -28,6 +29,8 @@ class DCConfig:
     finetune_epochs: float = 1.0
     centroid_lr: float = 1e-4
     prune_steps: int = 1                      # iterative pruning: keep^(i/steps) then retrain each time
+    distill: float = 0.0                      # weight of the uncompressed model's soft predictions (0: plain CE)
+    temperature: float = 2.0
     names: list[str] | None = None
     extra: dict = field(default_factory=dict)
 
@@ -43,6 +46,7 @@ def deep_compression(model: nn.Module, loader, cfg: DCConfig | None = None,
     names = cfg.names or compressible(model)
     params = dict(model.named_parameters())
     masks: dict[str, torch.Tensor] = {}
+    kd = {"teacher": frozen_copy(model), "distill": cfg.distill, "temperature": cfg.temperature} if cfg.distill else {}
     for i in range(1, cfg.prune_steps + 1):
         w = weights(model, names)
         for n in names:
@@ -50,12 +54,12 @@ def deep_compression(model: nn.Module, loader, cfg: DCConfig | None = None,
             masks[n] = torch.from_numpy(prune_mask(w[n], keep)).to(params[n].device)
         _apply_masks(params, masks)
         train(model, loader, cfg.retrain_epochs / cfg.prune_steps, cfg.retrain_lr,
-              after_step=lambda: _apply_masks(params, masks), log=log)
+              after_step=lambda: _apply_masks(params, masks), log=log, **kd)
     w = weights(model, names)
     coded = {n: [codebook_with_zero(w[n], masks[n].cpu().numpy(), 2 ** _by_name(cfg.bits, n, 5))] for n in names}
     apply_parts(model, coded)
     if cfg.finetune_epochs > 0:
-        _finetune_centroids(model, loader, coded, cfg, log)
+        _finetune_centroids(model, loader, coded, cfg, log, kd)
     apply_parts(model, coded)
     return write_model(model, coded, meta={"method": "deep_compression"})
 
@@ -67,7 +71,7 @@ def _apply_masks(params: dict[str, nn.Parameter], masks: dict[str, torch.Tensor]
 
 
 def _finetune_centroids(model: nn.Module, loader, coded: dict[str, list], cfg: DCConfig,
-                        log: Callable[[str], None] | None) -> None:
+                        log: Callable[[str], None] | None, kd: dict) -> None:
     """Shared-weight training: each centroid moves by the summed gradient of its weights (zero stays 0);
     the other parameters (biases) train normally."""
     params = dict(model.named_parameters())
@@ -92,6 +96,6 @@ def _finetune_centroids(model: nn.Module, loader, coded: dict[str, list], cfg: D
                 params[n].grad = None
 
     train(model, loader, cfg.finetune_epochs, cfg.retrain_lr * 0.1, params=others or None,
-          after_step=step, log=log)
+          after_step=step, log=log, **kd)
     for n, p in coded.items():
         p[0].cb.values[:] = cents[n].detach().cpu().numpy().astype(np.float32)

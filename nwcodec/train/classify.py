@@ -22,6 +22,7 @@ from tqdm import tqdm
 from nwcodec.codec import encode_latent_model, parse
 from nwcodec.codec.info import stream_info
 from nwcodec.errors import InputError
+from nwcodec.methods.distill import distill_loss
 from nwcodec.reparam.export import export_latents
 from nwcodec.reparam.model_reparam import num_model_params, param_groups, reparameterize
 from nwcodec.reparam.rate import rate_bits, refit_priors
@@ -201,16 +202,6 @@ def rate_report(model: nn.Module, n_params: int) -> tuple[dict[str, Any], tuple]
         "tables": {c.group: c.table for c in costs}, "notes": notes,
     }
     return report, (latents, chosen, specs, plain, notes)
-
-
-def distill_loss(logits: torch.Tensor, teacher: nn.Module, x: torch.Tensor, ce: torch.Tensor, weight: float,
-                 temperature: float) -> torch.Tensor:
-    """``(1 - weight) * ce + weight * T^2 * KL(teacher_T || student_T)`` (Hinton et al. 2015): the
-    compressed model also matches the float model's soft predictions at temperature ``T``."""
-    with torch.no_grad():
-        soft = F.log_softmax(teacher(x) / temperature, dim=1)
-    kl = F.kl_div(F.log_softmax(logits / temperature, dim=1), soft, log_target=True, reduction="batchmean")
-    return (1.0 - weight) * ce + weight * temperature ** 2 * kl
 
 
 def train_one(cfg: dict[str, Any], lam: float, run_dir: Path, data: tuple[TensorDataset, TensorDataset],
