@@ -74,7 +74,7 @@ def test_every_task_reports_dotted_paths_with_hints() -> None:
 
 
 def test_task_dispatch_explicit_inferred_and_misspelled() -> None:
-    assert set(RUNNERS) == set(TASKS) == {"classify", "scene", "pack", "layered"}
+    assert set(RUNNERS) == set(TASKS) == {"classify", "scene", "pack", "layered", "compress"}
     assert prepare(copy.deepcopy(SCENE), None).task == "scene"
     assert prepare({"task": "classify"}, None).validated["model"] == "lenet300"
     no_task = {k: v for k, v in SCENE.items() if k != "task"}
@@ -142,7 +142,7 @@ def test_shipped_configs_load_with_an_explicit_task() -> None:
     assert {"mnist_tiny", "scene_tiny", "pack_tiny", "layered_tiny_qat"} <= set(names)
     for name in names:
         raw = yaml.safe_load(resources.config_path(name).read_text())
-        if name.startswith(("mnist_", "pack_", "layered_")):
+        if name.startswith(("mnist_", "pack_", "layered_", "compress_")):
             assert raw.get("task") in TASKS, name
     with pytest.raises(Exception, match="did you mean 'mnist_tiny'"):
         resources.config_path("mnist_tiyn")

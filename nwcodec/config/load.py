@@ -37,6 +37,8 @@ TASKS: dict[str, Task] = {
                  ("scenes.*.path", "base")),
     "layered": Task("nwcodec.train.layered_config:validate_layered", "nwcodec.train.layered_config:KEYS",
                     ("data.path", "warm_start")),
+    "compress": Task("nwcodec.train.compress_config:validate_compress", "nwcodec.train.compress_config:KEYS",
+                     ("data.path", "warm_start")),
 }
 INFER = (("scenes", "pack"), ("scene", "scene"), ("method", "layered"))
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")

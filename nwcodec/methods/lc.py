@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .common import apply_parts, compressible, train, weights, write_model
+from .distill import frozen_copy
 from .ops import additive, dense_sum
 
 
@@ -52,8 +53,10 @@ def _schemes(names: list[str], schemes) -> dict[str, Scheme]:
 
 def lc(model: nn.Module, loader, schemes: dict[str, Scheme] | Scheme | None = None, lc_steps: int = 8,
        epochs_per_step: float = 0.5, mu0: float = 1e-3, mu_growth: float = 1.5, lr: float = 1e-3,
-       log: Callable[[str], None] | None = None) -> bytes:
-    """The LC algorithm from a trained ``model``; returns the stream (the model ends holding Δ(Θ))."""
+       log: Callable[[str], None] | None = None, distill: float = 0.0) -> bytes:
+    """The LC algorithm from a trained ``model``; returns the stream (the model ends holding Δ(Θ)).
+    ``distill`` > 0 adds the uncompressed model's soft predictions to the L step's loss."""
+    kd = {"teacher": frozen_copy(model), "distill": distill} if distill else {}
     names = compressible(model)
     sch = _schemes(names, schemes)
     params = dict(model.named_parameters())
@@ -66,7 +69,7 @@ def lc(model: nn.Module, loader, schemes: dict[str, Scheme] | Scheme | None = No
         def penalty(mu: float = mu, target: dict = target) -> torch.Tensor:
             return 0.5 * mu * sum(((params[n] - target[n]) ** 2).sum() for n in names)
 
-        train(model, loader, epochs_per_step, lr * (0.7 ** j), penalty=penalty)
+        train(model, loader, epochs_per_step, lr * (0.7 ** j), penalty=penalty, **kd)
         coded = _compress(weights(model, names), sch)
         if log:
             log(f"LC step {j}: mu={mu:.3g}")

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .common import apply_parts, compressible, train, weights, write_model
+from .distill import frozen_copy
 from .ops import part_bytes, prune_mask, quant_dead_zone
 
 KEEPS = (1.0, 0.7, 0.5, 0.35, 0.25, 0.18, 0.12, 0.08, 0.05, 0.03)
@@ -99,8 +100,10 @@ def opq_post_training(model: nn.Module, target_bytes: float) -> bytes:
 
 
 def opq(model: nn.Module, loader, target_bytes: float, epochs: float = 2.0, lr: float = 1e-4,
-        log: Callable[[str], None] | None = None) -> bytes:
-    """OPQ with fine-tuning: masks and steps fixed by the allocation, weights trained through rounding."""
+        log: Callable[[str], None] | None = None, distill: float = 0.0) -> bytes:
+    """OPQ with fine-tuning: masks and steps fixed by the allocation, weights trained through rounding
+    (``distill`` > 0: towards the uncompressed model's soft predictions as well)."""
+    kd = {"teacher": frozen_copy(model), "distill": distill} if distill else {}
     names = compressible(model)
     arrays = weights(model, names)
     alloc = opq_allocate(arrays, target_bytes)
@@ -115,7 +118,7 @@ def opq(model: nn.Module, loader, target_bytes: float, epochs: float = 2.0, lr: 
                 params[n].copy_(_q(latent[n], alloc[n].step, masks[n]))
 
     project()
-    train(model, loader, epochs, lr, after_step=project, log=log)
+    train(model, loader, epochs, lr, after_step=project, log=log, **kd)
     final = weights(model, names)
     coded = {n: [quant_dead_zone(final[n], alloc[n].step, masks[n].cpu().numpy())] for n in names}
     apply_parts(model, coded)

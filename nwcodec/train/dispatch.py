@@ -1,7 +1,7 @@
 """``nwcodec train CONFIG.yaml``: load a config (:mod:`nwcodec.config`) and run its task's pipeline.
 
-A config names its task with a top-level ``task`` key (``classify``, ``scene``, ``pack`` or
-``layered``); ``--set a.b=value`` overrides a (dotted) key and is validated like the file.
+A config names its task with a top-level ``task`` key (``classify``, ``scene``, ``pack``,
+``layered`` or ``compress``); ``--set a.b=value`` overrides a (dotted) key and is validated like the file.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ RUNNERS: dict[str, tuple[str, bool]] = {  # task -> ("module:function", takes co
     "scene": ("nwcodec.scene.pipeline:run_scene", True),
     "pack": ("nwcodec.scene.pack_pipeline:run_pack", True),
     "layered": ("nwcodec.train.layered:run_layered", True),
+    "compress": ("nwcodec.train.compress:run_compress", True),
 }
 
 
