@@ -23,7 +23,8 @@ def _encode(a: argparse.Namespace) -> None:
         from .errors import InputError
 
         raise InputError("--calibration needs --arch and --target-size or --target-fidelity")
-    opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie, dq=a.dq, row_classes=a.row_classes)
+    opts = dict(per_channel=a.per_channel, rdo=a.rdo, tie=not a.no_tie, dq=a.dq, row_classes=a.row_classes,
+                allocation=a.allocation)
     if a.method is not None:
         if a.target_fidelity is not None or a.calibration is not None:
             from .errors import InputError
@@ -125,7 +126,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("output")
     how = e.add_mutually_exclusive_group()
     how.add_argument("--quality", type=number(0, MAX_QUALITY, lo_open=True), default=60.0,
-                     help=f"SNR target ≈ quality/2 dB per tensor, in (0, {MAX_QUALITY:g}] (default 60)")
+                     help=f"mean relative noise 10^(-Q/20) over the quantized tensors (Q/2 dB per tensor with "
+                          f"--allocation tensor), in (0, {MAX_QUALITY:g}] (default 60)")
     how.add_argument("--rel-error", type=number(0, 10, lo_open=True), default=None,
                      help="target RMS error relative to each tensor's RMS, in (0, 10]")
     how.add_argument("--target-size", type=byte_size, default=None, metavar="SIZE",
@@ -143,6 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--per-channel", action="store_true", help="one step per output channel")
     e.add_argument("--rdo", type=number(0, 10), default=0.0, help="rate-distortion optimized rounding, in [0, 10]")
     e.add_argument("--no-tie", action="store_true", help="code tied (shared) tensors separately")
+    e.add_argument("--allocation", choices=("size", "tensor"), default="size",
+                   help="data-free spread of the noise over tensors: size (default; relative error ∝ sqrt(elements), "
+                        "large layers coarser) or tensor (the same relative error for every tensor)")
     e.add_argument("--dq", action="store_true",
                    help="dependent (trellis-coded) quantization, format 1.5 (older decoders refuse it by name)")
     e.add_argument("--row-classes", type=number(2, 16, integer=True), default=0, metavar="C",

@@ -82,7 +82,7 @@ def test_task_dispatch_explicit_inferred_and_misspelled() -> None:
                       ({"method": "lcs"}, "layered"), ({"epochs": 2}, "classify")):
         with pytest.warns(FutureWarning, match=f"inferred 'task: {task}'"):
             assert prepare(copy.deepcopy(cfg), None).task == task
-    assert _error({"task": "scen"}) == "task: expected one of classify, scene, pack, layered, got 'scen'; " \
+    assert _error({"task": "scen"}) == "task: expected one of classify, scene, pack, layered, compress, got 'scen'; " \
                                       "did you mean 'scene'?"
     # a misspelled ``scene:`` no longer turns a scene config into a classifier config
     typo = {"scen": SCENE["scene"], "train": {"iters": 10}}

@@ -260,12 +260,16 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
            policy: Callable[[str, np.ndarray], str] | None = None,
            steps: dict[str, float] | None = None, kind: str = "weights",
            extra: dict | None = None, compress_header: bool = True, tie: bool = True,
-           dq: bool = False, dq_lambda: float | None = None, row_classes: int = 0) -> bytes:
+           dq: bool = False, dq_lambda: float | None = None, row_classes: int = 0,
+           allocation: str = "size") -> bytes:
     """Compress a model (module, state dict, or ``.pt``/``.pth``/``.safetensors`` path) to bytes.
 
-    Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized with a step
-    giving an RMS error of ``rel_error`` (default from ``quality``: SNR ≈ quality/2 dB) per tensor,
-    or per output channel with ``per_channel``. Other float tensors (biases, norms) are coded
+    Float tensors with ≥ 2 dims and ≥ ``min_quant_elements`` elements are quantized. ``rel_error`` (default
+    from ``quality``: 10^(-Q/40)) sets the mean relative noise (MSE / mean square) of the quantized tensors to
+    ``rel_error²``; ``allocation`` spreads it without data (:func:`allocation_rel_errors`): ``"size"`` (default)
+    gives each tensor the relative RMS error ``rel_error · sqrt(n_t / mean n)``, so large (redundant) layers get
+    coarser steps and small ones finer, at the same summed relative noise; ``"tensor"`` gives every tensor
+    ``rel_error`` (per-tensor SNR ≈ Q/2 dB). ``per_channel`` sets steps per output channel. Other float tensors (biases, norms) are coded
     losslessly; integer buffers are stored exactly. ``lossless`` codes every tensor bit-exactly.
     ``policy(name, array)`` may return ``"quant"``, ``"lossless"`` or ``"raw"`` to override;
     ``steps`` gives explicit per-tensor steps (see :mod:`nwcodec.codec.allocate`). ``kind`` and
@@ -291,19 +295,27 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
         raise InputError(f"this checkpoint is reparameterized (EPR): {internals[0]!r} is a latent's internals, "
                          f"not a weight. Code it with the stream `nwcodec train` writes beside its summary "
                          f"(model.nwc), or nwcodec.reparam.stream.encode_model(model) on the rebuilt module")
-    rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
-    if not rel > 0:
+    rel0 = rel_error if rel_error is not None else rel_error_for_quality(quality)
+    if not rel0 > 0:
         raise ValueError("rel_error must be positive")
     names = list(arrays)
 
+    def how_of(name: str) -> str:
+        arr, dtype = arrays[name], dtypes[name]
+        how = policy(name, arr) if policy else None
+        if how is None:
+            quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
+            how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
+                "quant" if dtype in FLOAT_DTYPES else "raw")
+        return how
+
+    hows = {name: how_of(name) for name in names}
+    rels = allocation_rel_errors({n: arrays[n].size for n in names if hows[n] == "quant"}, rel0, allocation)
+
     def fill(b: _StreamBuilder) -> None:
         for name in _progress(names, b.progress):
-            arr, dtype = arrays[name], dtypes[name]
-            how = policy(name, arr) if policy else None
-            if how is None:
-                quantizable = dtype in FLOAT_DTYPES and arr.ndim >= 2 and arr.size >= min_quant_elements
-                how = "lossless" if dtype in FLOAT_DTYPES and (lossless or not quantizable) else (
-                    "quant" if dtype in FLOAT_DTYPES else "raw")
+            arr, dtype, how = arrays[name], dtypes[name], hows[name]
+            rel = rels.get(name, rel0)
             if (how == "quant" and arr.size and np.isfinite(arr).all() and row_classes > 1
                     and arr.shape[0] >= 4 * row_classes
                     and b.add_rowclass(name, arr, dtype, rel, per_channel, dq, _dq_lambda(dq_lambda),
@@ -323,6 +335,25 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
     if meta:
         head_extra["meta"] = meta
     return b.finish(head_extra, [*src.notes, *notes], compress_header=compress_header, aliases=src.aliases)
+
+
+ALLOCATIONS = ("size", "tensor")
+MAX_REL_ERROR = 4.0 / np.sqrt(12.0)   # a step of at most 4 × the tensor's RMS (allocate.MAX_STEP_OVER_RMS)
+
+
+def allocation_rel_errors(sizes: dict[str, int], rel_error: float, allocation: str) -> dict[str, float]:
+    """Data-free allocation of relative RMS errors over the quantized tensors (element counts ``sizes``).
+
+    High-rate model: a tensor's relative noise ``e_t²`` reaches the output alike whatever its size, while
+    its bits grow with ``n_t · (−log2 e_t)``. At a fixed sum ``Σ e_t² = T · rel_error²`` the fewest bits
+    take ``e_t ∝ sqrt(n_t)`` (``"size"``, the sensitivities of :func:`targets.data_free_sensitivity`);
+    ``"tensor"`` keeps ``e_t = rel_error`` for all. Capped at a step of 4 × RMS."""
+    if allocation not in ALLOCATIONS:
+        raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)}, not {allocation!r}")
+    if allocation == "tensor" or not sizes:
+        return {n: rel_error for n in sizes}
+    mean_n = sum(sizes.values()) / len(sizes)
+    return {n: float(min(rel_error * np.sqrt(k / mean_n), MAX_REL_ERROR)) for n, k in sizes.items()}
 
 
 def _dq_lambda(lam: float | None) -> float:

@@ -7,7 +7,8 @@ from ..entropy import FreqTable, choose_table
 
 
 def rel_error_for_quality(quality: float) -> float:
-    """Quality ``Q`` targets a per-tensor signal-to-quantization-noise ratio of ``Q/2`` dB."""
+    """Quality ``Q`` → relative RMS error ``10^(-Q/40)``: a mean relative noise of ``-Q/2`` dB over the quantized
+    tensors (per tensor with ``allocation="tensor"``)."""
     return float(10.0 ** (-quality / 40.0))
 
 
