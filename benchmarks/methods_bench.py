@@ -127,7 +127,7 @@ def _run(model_name: str, method: str, setting: str, fn: Callable[[torch.nn.Modu
 
 def post_training(name: str, base, trl, tel) -> None:
     n = sum(p.numel() for p in base.parameters())
-    for q in (14, 18, 24, 30):
+    for q in (8, 10, 14, 18, 24, 30):
         _run(name, "today's codec (nwcodec.encode)", f"quality {q}", lambda m, q=q: nwcodec.encode(m, quality=q),
              base, tel, False)
     for kb in (15, 20, 25, 30, 40, 60):
