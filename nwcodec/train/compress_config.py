@@ -35,20 +35,19 @@ def _unit(key: str, v: Any) -> float:
     return x
 
 
-def _keep(key: str, v: Any) -> Any:
-    out = _per_tensor(float, {"gt": 0.0})(key, v)
-    for name, x in (out.items() if isinstance(out, dict) else [("", out)]):
-        if x > 1.0:
-            raise ConfigError(f"{key}{'.' + name if name else ''}: a keep fraction must be in (0, 1], got {x:g}")
-    return out
+def _per_tensor_at_most(kind: type, bounds: dict, top: float, what: str) -> Any:
+    """:func:`_per_tensor` with an upper bound ``top`` on every number."""
+    def parse(key: str, v: Any) -> Any:
+        out = _per_tensor(kind, bounds)(key, v)
+        for name, x in (out.items() if isinstance(out, dict) else [("", out)]):
+            if x > top:
+                raise ConfigError(f"{key}{'.' + name if name else ''}: {what}, got {x:g}")
+        return out
+    return parse
 
 
-def _bits(key: str, v: Any) -> Any:
-    out = _per_tensor(int, {"ge": 1})(key, v)
-    for name, x in (out.items() if isinstance(out, dict) else [("", out)]):
-        if x > 12:
-            raise ConfigError(f"{key}{'.' + name if name else ''}: codebook bits must be in 1..12, got {x}")
-    return out
+_keep = _per_tensor_at_most(float, {"gt": 0.0}, 1.0, "a keep fraction must be in (0, 1]")
+_bits = _per_tensor_at_most(int, {"ge": 1}, 12, "codebook bits must be in 1..12")
 
 
 @dataclass
