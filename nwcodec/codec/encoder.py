@@ -12,6 +12,7 @@ from ..entropy import choose_table, table_for_pmf, write_description
 from ..entropy.choose import DEFAULT_MAX_ALPHABET
 from ..entropy.describe import TableDescription
 from ..errors import InputError, LimitExceededError
+from .allocate import MAX_STEP_OVER_RMS
 from .head_chunk import header_chunk
 from ..codings.dtypes import FLOAT_DTYPES
 from .latent_spec import LatentTensor, PriorSpec
@@ -338,7 +339,7 @@ def encode(weights: Any, *, quality: float = 60.0, rel_error: float | None = Non
 
 
 ALLOCATIONS = ("size", "tensor")
-MAX_REL_ERROR = 4.0 / np.sqrt(12.0)   # a step of at most 4 × the tensor's RMS (allocate.MAX_STEP_OVER_RMS)
+MAX_REL_ERROR = MAX_STEP_OVER_RMS / np.sqrt(12.0)   # the cap of allocate.allocate_steps, as a relative error
 
 
 def allocation_rel_errors(sizes: dict[str, int], rel_error: float, allocation: str) -> dict[str, float]:

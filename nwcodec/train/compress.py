@@ -17,19 +17,31 @@ from torch.utils.data import DataLoader
 from nwcodec.train.compress_config import validate_compress
 
 
-def _run_method(model: torch.nn.Module, loader: DataLoader, cfg: dict[str, Any]) -> bytes:
-    from nwcodec.methods import DCConfig, Scheme, deep_compression, lc, opq
+def _deep_compression(model: torch.nn.Module, loader: DataLoader, cfg: dict[str, Any]) -> bytes:
+    from nwcodec.methods import DCConfig, deep_compression
 
-    m, kd = cfg["method"], cfg["distill"]
-    if m == "deep_compression":
-        return deep_compression(model, loader, DCConfig(**cfg["deep_compression"], distill=kd))
-    if m == "opq":
-        o = cfg["opq"]
-        return opq(model, loader, o["target_bytes"], epochs=o["epochs"], lr=o["lr"], distill=kd)
+    return deep_compression(model, loader, DCConfig(**cfg["deep_compression"], distill=cfg["distill"]))
+
+
+def _opq(model: torch.nn.Module, loader: DataLoader, cfg: dict[str, Any]) -> bytes:
+    from nwcodec.methods import opq
+
+    o = cfg["opq"]
+    return opq(model, loader, o["target_bytes"], epochs=o["epochs"], lr=o["lr"], distill=cfg["distill"])
+
+
+def _lc(model: torch.nn.Module, loader: DataLoader, cfg: dict[str, Any]) -> bytes:
+    from nwcodec.methods import Scheme, lc
+
     c = cfg["lc"]
     scheme = Scheme(c["parts"], k=c["k"], rank=c["rank"], frac=c["frac"])
     return lc(model, loader, scheme, lc_steps=c["lc_steps"], epochs_per_step=c["epochs_per_step"], mu0=c["mu0"],
-              mu_growth=c["mu_growth"], lr=c["lr"], distill=kd)
+              mu_growth=c["mu_growth"], lr=c["lr"], distill=cfg["distill"])
+
+
+# config ``method`` -> the call that fine-tunes the model and returns its stream (one entry per method)
+METHODS: dict[str, Callable[[torch.nn.Module, DataLoader, dict[str, Any]], bytes]] = {
+    "deep_compression": _deep_compression, "opq": _opq, "lc": _lc}
 
 
 def run_compress(raw: dict[str, Any], config_dir: Path | None = None) -> dict[str, Any]:
@@ -54,7 +66,7 @@ def run_compress(raw: dict[str, Any], config_dir: Path | None = None) -> dict[st
         train(model, loader, cfg["pretrain_epochs"], cfg["pretrain_lr"], log=say)
     float_error = test_error(model, test_set, cfg["eval_batch_size"], cpu)
     t1 = time.time()
-    data = _run_method(model, loader, cfg)
+    data = METHODS[cfg["method"]](model, loader, cfg)
     seconds = time.time() - t1
     out = resolve_path(cfg["out_dir"])
     out.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from nwcodec.config.schema import from_dict, known_keys, parse_value, spec
 from nwcodec.errors import ConfigError
-from nwcodec.train.config import DataSection
+from nwcodec.train.config import DataSection, _unit_weight
 from nwcodec.train.models import MODELS
 
 
@@ -25,13 +25,6 @@ def _fraction(key: str, v: Any) -> float:
     x = parse_value(v, float, key, {"gt": 0.0})
     if x > 1.0:
         raise ConfigError(f"{key}: must be in (0, 1], got {x:g}")
-    return x
-
-
-def _unit(key: str, v: Any) -> float:
-    x = parse_value(v, float, key, {"ge": 0.0})
-    if x > 1.0:
-        raise ConfigError(f"{key}: must be in [0, 1], got {x:g}")
     return x
 
 
@@ -90,7 +83,7 @@ class CompressConfig:
     warm_start: str | None = None
     pretrain_epochs: float = spec(0.0, ge=0)
     pretrain_lr: float = spec(1e-3, gt=0)
-    distill: float = spec(0.0, parse=_unit)
+    distill: float = spec(0.0, parse=_unit_weight)
     batch_size: int = spec(128, ge=1)
     eval_batch_size: int = spec(1000, ge=1)
     seed: int = spec(0, ge=0)
