@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import nwcodec
-from nwcodec.methods import DCConfig, Scheme, auto_post_training, deep_compression, lc, lc_post_training, opq
+from nwcodec.methods import LC_REFERENCE, DCConfig, Scheme, auto_post_training, deep_compression, lc, lc_post_training, opq
 from nwcodec.methods import opq_post_training
 from nwcodec.methods.common import accuracy, train
 from nwcodec.train.mnist import load_mnist_npz
@@ -158,12 +158,28 @@ def fine_tuned(name: str, base, trl, tel, budgets: tuple[int, ...]) -> None:
     for kb in budgets:
         _run(name, "OPQ fine-tuned", f"{kb} KB", lambda m, kb=kb: opq(m, trl, kb * 1000, epochs=2 * epochs), base,
              tel, True)
+    if name == "lenet300":
+        lc_reference(name, base, trl, tel)
     _run(name, "LC additive (LC algorithm)", "codebook k=2 + sparse 0.01",
          lambda m: lc(m, trl, Scheme("quant+sparse", k=2, frac=0.01), lc_steps=6, epochs_per_step=epochs / 2),
          base, tel, True)
     _run(name, "LC additive (LC algorithm)", "codebook k=2 + lowrank 10 + sparse 0.01",
          lambda m: lc(m, trl, Scheme("quant+lowrank+sparse", k=2, rank=10, frac=0.01), lc_steps=6,
                       epochs_per_step=epochs / 2), base, tel, True)
+
+
+def lc_reference(name: str, base, trl: DataLoader, tel) -> None:
+    """The LC reference's two LeNet-300 examples, with its L-step schedule (``LC_REFERENCE``: 40 LC steps of
+    20 epochs, SGD + Nesterov, batch 256, augmented Lagrangian); sparse values are float32, as there."""
+    trl256 = DataLoader(trl.dataset, batch_size=256, shuffle=True, generator=torch.Generator().manual_seed(0))
+    _run(name, "LC additive (reference schedule)", "codebook k=2 + sparse 0.01",
+         lambda m: lc(m, trl256, Scheme("quant+sparse", k=2, frac=0.01), log=print, **LC_REFERENCE),
+         base, tel, True)
+    mixed = {"fc1.weight": Scheme("sparse", frac=5000 / (300 * 784)), "fc2.weight": Scheme("lowrank", rank=10),
+             "fc3.weight": Scheme("quant", k=2)}
+    _run(name, "LC per layer (reference schedule)", "fc1 5000 kept, fc2 rank 10, fc3 k=2",
+         lambda m: lc(m, trl256, mixed, log=print, **{**LC_REFERENCE, "mu_growth": 1.4, "lr": 0.05}),
+         base, tel, True)
 
 
 def _rows() -> list[dict]:

@@ -10,8 +10,9 @@ data loader of ``(x, y)`` batches; the receiver decodes with numpy + constrictio
 """
 from .auto import auto_post_training
 from .deep_compression import DCConfig, deep_compression
+from .lc import REFERENCE as LC_REFERENCE
 from .lc import Scheme, lc, lc_post_training
 from .opq import opq, opq_allocate, opq_post_training
 
 __all__ = ["DCConfig", "deep_compression", "opq", "opq_allocate", "opq_post_training", "Scheme", "lc",
-           "lc_post_training", "auto_post_training"]
+           "LC_REFERENCE", "lc_post_training", "auto_post_training"]

@@ -14,6 +14,7 @@ from ..codec.writer import StreamWriter, dense_sum
 from .distill import distill_loss
 
 MIN_ELEMENTS = 64
+OPTIMIZERS = ("adam", "sgd")
 
 
 def compressible(model: nn.Module, min_elements: int = MIN_ELEMENTS) -> list[str]:
@@ -42,15 +43,22 @@ def train(model: nn.Module, loader: Iterable, epochs: float, lr: float = 1e-3,
           penalty: Callable[[], torch.Tensor] | None = None, after_step: Callable[[], None] | None = None,
           params: list[torch.Tensor] | None = None, weight_decay: float = 0.0,
           log: Callable[[str], None] | None = None, teacher: nn.Module | None = None, distill: float = 0.0,
-          temperature: float = 2.0) -> None:
-    """Adam on cross-entropy (+ ``penalty()``), ``after_step`` after every update; fractional epochs allowed.
-    With a ``teacher`` and ``distill`` > 0 the cross-entropy becomes :func:`distill.distill_loss`."""
-    opt = torch.optim.Adam(params if params is not None else model.parameters(), lr=lr, weight_decay=weight_decay)
+          temperature: float = 2.0, optimizer: str = "adam") -> None:
+    """Cross-entropy (+ ``penalty()``), ``after_step`` after every update; fractional epochs allowed.
+    ``optimizer``: ``"adam"`` (cosine-annealed lr) or ``"sgd"`` (Nesterov momentum 0.9, constant lr, as the
+    LC reference's L step). With a ``teacher`` and ``distill`` > 0 the cross-entropy becomes
+    :func:`distill.distill_loss`."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    ps = params if params is not None else model.parameters()
+    opt = (torch.optim.Adam(ps, lr=lr, weight_decay=weight_decay) if optimizer == "adam" else
+           torch.optim.SGD(ps, lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay))
     dev = device_of(model)
     n_batches = len(loader)  # type: ignore[arg-type]
     steps = int(round(epochs * n_batches))
     done, t0 = 0, time.perf_counter()
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1)) if optimizer == "adam" else
+             torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0))
     model.train()
     while done < steps:
         for x, y in loader:
