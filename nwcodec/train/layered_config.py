@@ -46,6 +46,7 @@ class LcsSection:
     bits: list[int] = spec(factory=lambda: [3, 4, 5, 6, 7, 8], parse=_ints)
     beta: float = spec(1.0, ge=0)
     quality: float = spec(60.0, gt=0)
+    lr_schedule: Literal["cosine", "constant"] = "cosine"
 
 
 @dataclass

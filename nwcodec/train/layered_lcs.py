@@ -3,12 +3,14 @@
 A **line** subspace holds two endpoints per parameter, ``w(α) = (1-α)·w0 + α·w1``; a **point** subspace one.
 α sets the operating point: unstructured magnitude sparsity ``s(α) = s_max·(1-α)`` or bit width
 ``b(α) = round(b_min + α·(b_max-b_min))`` (step ``2·max|w|/2^b``). Each batch draws α: an endpoint with
-probability 0.5, else uniform; a line adds ``β·cos²(w0, w1)``. Export: one layered stream whose level ``k`` is the
+probability 0.5, else uniform; a line adds ``β·cos²(w0, w1)``. Adam, its lr cosine-annealed to 0 over the run
+(``lcs.lr_schedule``; ``constant`` keeps it). Export: one layered stream whose level ``k`` is the
 network at ``α_k`` (sparsest / fewest bits first), refined from the level before.
 """
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 import numpy as np
@@ -82,6 +84,10 @@ def train_lcs(model: nn.Module, train, cfg: dict[str, Any], alpha: float | None 
     names = chained_names(model)
     buffers = dict(model.named_buffers())
     opt = torch.optim.Adam(sub.parameters(), lr=cfg["lr"])
+    total = n_steps(len(train[1]), cfg)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda i: 0.5 * (1 + math.cos(math.pi * min(i, total) / total))) if cfg["lcs"]["lr_schedule"] == "cosine"
+        else (lambda i: 1.0))
     rng = np.random.default_rng(cfg["seed"])
     for x, y in batches(train, cfg["batch_size"], cfg["epochs"], cfg["max_steps"], cfg["seed"]):
         a = float(rng.integers(0, 2)) if rng.random() < 0.5 else float(rng.random())
@@ -91,7 +97,14 @@ def train_lcs(model: nn.Module, train, cfg: dict[str, Any], alpha: float | None 
         opt.zero_grad()
         loss.backward()
         opt.step()
+        sched.step()
     return sub
+
+
+def n_steps(n_examples: int, cfg: dict[str, Any]) -> int:
+    """Optimizer steps :func:`train_lcs` takes (what :func:`layered_common.batches` yields)."""
+    total = cfg["epochs"] * (n_examples // cfg["batch_size"])
+    return max(1, min(total, cfg["max_steps"]) if cfg["max_steps"] is not None else total)
 
 
 @torch.no_grad()
