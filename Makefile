@@ -63,6 +63,7 @@ wheel: $(VENV)/.stamp
 
 bench-methods: $(VENV)/.stamp
 	$(PY) -m benchmarks.methods_bench
+	$(PY) -m benchmarks.methods_minilm
 
 fuzz: $(VENV)/.stamp
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m benchmarks.fuzz --n 100000

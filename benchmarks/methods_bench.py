@@ -224,6 +224,9 @@ def report(started: float | None = None) -> None:
                 md.append(f"| *{p[1]}* — taken from the paper/reference | {p[4]} | "
                           f"{'' if p[2] is None else f'{p[2]:,}'} | {p[3]:.2f} | | | |")
         md += ["", _verdict(model, mr), ""]
+    from .methods_minilm import section
+
+    md += section(rows)
     (OUT / "methods.md").write_text("\n".join(md) + "\n")
     (OUT / "methods.json").write_text(json.dumps({"rows": rows, "papers": PAPERS}, indent=1))
     _plot(rows)
@@ -258,7 +261,8 @@ def _plot(rows: list[dict]) -> None:
     import matplotlib.pyplot as plt
 
     models = ("lenet300", "lenet5", "mnist_cnn")
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 4, figsize=(21, 4.8))
+    _plot_minilm(axes[3], rows)
     for ax, model in zip(axes, models):
         mr = [r for r in rows if r["model"] == model]
         for method in sorted({r["method"] for r in mr}):
@@ -277,6 +281,25 @@ def _plot(rows: list[dict]) -> None:
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(OUT / "methods_rd.png", dpi=120)
+
+
+def _plot_minilm(ax, rows: list[dict]) -> None:
+    mr = [r for r in rows if r.get("model") == "minilm"]
+    for method in sorted({r["method"] for r in mr}):
+        pts = sorted((r["bytes"] / 1e6, 1 - r["cosine"]) for r in mr if r["method"] == method)
+        ax.plot(*zip(*pts), "o-", label=method, ms=4)
+    ax.plot(18.1, 1 - 0.9992, "k*", ms=9)
+    ax.annotate("NNCodec 2.1.3", (18.1, 1 - 0.9992), fontsize=6)
+    ax.axhline(1e-3, color="grey", lw=0.8, ls="--")
+    ax.axvline(12, color="grey", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("all-MiniLM-L6-v2 (post-training)")
+    ax.set_xlabel("stream MB")
+    ax.set_ylabel("1 - mean embedding cosine")
+    ax.grid(alpha=0.3)
+    if mr:
+        ax.legend(fontsize=6)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,3 +39,19 @@ def _family(label: str) -> str:
     if label.startswith(("codebook", "pruned codebook")):
         return "codebook"
     return "lowrank"
+
+
+def test_family_subsets_of_measured_points_equal_a_family_only_measurement() -> None:
+    """``method_points(..., measured=auto's points)`` gives what measuring the family alone gives (labels,
+    bytes, errors), so one measurement serves every method of a budget sweep."""
+    from nwcodec.methods.post import method_points
+
+    rng = np.random.default_rng(3)
+    arrays = {"w": (rng.standard_normal((48, 80)) * 0.1).astype(np.float32),
+              "c": (rng.laplace(size=(16, 8, 3, 3)) * 0.05).astype(np.float32)}
+    measured = method_points(arrays, "auto")
+    for method in ("codebook", "lowrank-sparse"):
+        sub, alone = method_points(arrays, method, measured), method_points(arrays, method)
+        for n in arrays:
+            assert [(p.label, p.nbytes, p.sse) for p in sub[n]] == [(p.label, p.nbytes, p.sse) for p in alone[n]]
+            assert sub[n] and len(sub[n]) < len(measured[n])

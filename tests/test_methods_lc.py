@@ -38,3 +38,26 @@ def test_lc_post_training_is_data_free() -> None:
 
 def ps_version(data: bytes) -> tuple[int, int]:
     return parse(data).version
+
+
+def test_lc_sgd_with_multipliers_keeps_accuracy_and_converges_to_the_coded_weights(tmp_path) -> None:
+    """The reference's L step (SGD + Nesterov, lr decay, augmented Lagrangian): the weights end close to
+    Δ(Θ), so the coded network keeps the accuracy; a fresh process decodes exactly those weights."""
+    trl, tel, x, y = loaders()
+    model = trained_lenet300(trl, 3)
+    base = accuracy(model, tel)
+    gaps: list[float] = []
+    data = lc(model, trl, Scheme("quant+sparse", k=4, frac=0.01), lc_steps=4, epochs_per_step=0.5,
+              first_step_factor=2.0, mu0=1e-2, mu_growth=4.0, lr=0.05, lr_decay=0.9, optimizer="sgd",
+              multipliers=True, log=lambda s: gaps.append(float(s.rsplit("=", 1)[1])))
+    assert len(gaps) == 4 and gaps[-1] < gaps[0]     # μ grows: w is pulled onto Δ(Θ)
+    check_method(model, data, tel, x, y, tmp_path, base, max_drop=0.04)
+
+
+def test_lc_rejects_an_unknown_optimizer() -> None:
+    trl, _, _, _ = loaders(n_train=500, n_test=100)
+    model = trained_lenet300(trl, 0.2)
+    import pytest
+
+    with pytest.raises(ValueError, match="optimizer"):
+        lc(model, trl, Scheme(), lc_steps=1, epochs_per_step=0.1, optimizer="lbfgs")

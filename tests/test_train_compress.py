@@ -55,6 +55,7 @@ def test_compress_config_writes_a_stream_that_decodes_to_its_reported_error(tmp_
     ("method=pruning", "method"), ("deep_compression.keep=1.5", "deep_compression.keep"),
     ("deep_compression.bits=0", "deep_compression.bits"), ("lc.frac=0", "lc.frac"), ("distill=2", "distill"),
     ("opq.target_bytes=-1", "opq.target_bytes"), ("lc.parts=quant", "lc.parts"), ("model=resnet", "model"),
+    ("lc.optimizer=lbfgs", "lc.optimizer"), ("lc.multipliers=3", "lc.multipliers"), ("lc.lr_decay=0", "lc.lr_decay"),
 ])
 def test_bad_compress_configs_name_the_key(override: str, key: str) -> None:
     from nwcodec.config.load import load_config
@@ -68,3 +69,16 @@ def test_compress_needs_a_float_model() -> None:
 
     with pytest.raises(ConfigError, match="^warm_start"):
         load_config(TINY, ["pretrain_epochs=0"])
+
+
+@pytest.mark.parametrize("name", ["compress_lenet300_dc", "compress_lenet300_lc", "compress_tiny"])
+def test_shipped_compress_configs_validate(name: str) -> None:
+    from nwcodec.config.load import load_config
+
+    loaded = load_config(REPO / "configs" / f"{name}.yaml")
+    assert loaded.task == "compress"
+    cfg = loaded.validated
+    if name == "compress_lenet300_lc":   # the LC reference's schedule, as nwcodec.methods.LC_REFERENCE
+        from nwcodec.methods import LC_REFERENCE
+
+        assert {k: cfg["lc"][k] for k in LC_REFERENCE} == LC_REFERENCE

@@ -33,16 +33,17 @@ class Point:
     parts: list
     nbytes: int
     sse: float
+    family: str = ""
 
 
-def _point(name: str, w: np.ndarray, label: str, parts: list) -> Point:
+def _point(name: str, w: np.ndarray, label: str, parts: list, family: str) -> Point:
     err = dense_sum(parts, w.shape).astype(np.float64) - w
-    return Point(label, parts, part_bytes(name, w.shape, parts), float(np.sum(err * err)))
+    return Point(label, parts, part_bytes(name, w.shape, parts), float(np.sum(err * err)), family)
 
 
 def candidate_points(name: str, w: np.ndarray, families: tuple[str, ...] = FAMILIES
                      ) -> list[Point]:
-    """All candidate codings of one tensor, each with its bytes and squared error."""
+    """All candidate codings of one tensor, each with its bytes, squared error and family (``FAMILIES``)."""
     w = np.asarray(w, np.float32)
     rms = float(np.sqrt(np.mean(w.astype(np.float64) ** 2))) or 1.0
     pts = []
@@ -51,14 +52,14 @@ def candidate_points(name: str, w: np.ndarray, families: tuple[str, ...] = FAMIL
             mask = prune_mask(w, keep)
             for r in STEPS:
                 pts.append(_point(name, w, f"quant keep={keep} step={r:.3g}rms",
-                                  [quant_dead_zone(w, r * rms, mask)]))
+                                  [quant_dead_zone(w, r * rms, mask)], "quant"))
     if "codebook" in families:
         for k in (2, 4, 8, 16, 32):
-            pts.append(_point(name, w, f"codebook k={k}", [codebook_plain(w, k)]))
+            pts.append(_point(name, w, f"codebook k={k}", [codebook_plain(w, k)], "codebook"))
         for keep in (0.25, 0.1, 0.05):
             for k in (4, 16, 32):
                 pts.append(_point(name, w, f"pruned codebook keep={keep} k={k}",
-                                  [codebook_with_zero(w, prune_mask(w, keep), k)]))
+                                  [codebook_with_zero(w, prune_mask(w, keep), k)], "codebook"))
     m, n = (w.shape[0], math.prod(w.shape[1:])) if w.ndim >= 2 else (0, 0)
     if "lowrank" in families and w.ndim >= 2:
         for rank in (1, 2, 4, 8, 16, 32, 64):
@@ -66,11 +67,13 @@ def candidate_points(name: str, w: np.ndarray, families: tuple[str, ...] = FAMIL
                 for frac in (0.0, 0.01, 0.03):
                     parts = [lowrank_svd(w.reshape(m, n), rank)] if frac == 0 else additive(
                         w, "lowrank+sparse", rank=rank, frac=frac, rounds=2, sparse_step=rms / 64)
-                    pts.append(_point(name, w, f"lowrank r={rank}" + (f" + sparse {frac}" if frac else ""), parts))
+                    pts.append(_point(name, w, f"lowrank r={rank}" + (f" + sparse {frac}" if frac else ""), parts,
+                                      "lowrank"))
     if "additive" in families and w.ndim >= 2:
         for k in (2, 4):
             pts.append(_point(name, w, f"codebook k={k} + sparse 0.01",
-                              additive(w, "quant+sparse", k=k, frac=0.01, rounds=2, sparse_step=rms / 64)))
+                              additive(w, "quant+sparse", k=k, frac=0.01, rounds=2, sparse_step=rms / 64),
+                              "additive"))
     return pts
 
 

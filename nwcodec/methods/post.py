@@ -26,13 +26,12 @@ MIN_ELEMENTS = 64
 
 
 def choose_parts(arrays: dict[str, np.ndarray], method: str, target_bytes: float,
-                 log: Callable[[str], None] | None = None) -> dict[str, list]:
-    """Parts per compressible array for ``method`` at ``target_bytes``."""
+                 log: Callable[[str], None] | None = None, points: dict | None = None) -> dict[str, list]:
+    """Parts per compressible array for ``method`` at ``target_bytes``; ``points`` reuses the candidates
+    of :func:`method_points` (one sweep of budgets measures them once)."""
     if method == "opq":
         return parts_for(arrays, opq_allocate(arrays, target_bytes))
-    if method not in FAMILIES:
-        raise InputError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
-    pts = {n: candidate_points(n, a, FAMILIES[method]) for n, a in arrays.items()}
+    pts = points if points is not None else method_points(arrays, method)
     picked = choose(pts, target_bytes, {n: 1.0 for n in arrays})
     if log:
         for n, p in picked.items():
@@ -40,16 +39,31 @@ def choose_parts(arrays: dict[str, np.ndarray], method: str, target_bytes: float
     return {n: p.parts for n, p in picked.items()}
 
 
+def method_points(arrays: dict[str, np.ndarray], method: str, measured: dict | None = None) -> dict[str, list]:
+    """Every candidate coding of each array for a family ``method`` (bytes and error measured); with
+    ``measured`` (points of a wider method, e.g. ``auto``) the subset of those in ``method``'s families."""
+    if method not in FAMILIES:
+        raise InputError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    if measured is not None:
+        return {n: [p for p in measured[n] if p.family in FAMILIES[method]] for n in arrays}
+    return {n: candidate_points(n, a, FAMILIES[method]) for n, a in arrays.items()}
+
+
+def compressible_arrays(arrays: dict[str, np.ndarray], dtypes: dict[str, str]) -> dict[str, np.ndarray]:
+    """The float tensors a method compresses (≥ 2 dims, ≥ 64 elements, finite), as float32."""
+    return {n: a.astype(np.float32) for n, a in arrays.items()
+            if dtypes[n] in FLOAT_DTYPES and a.ndim >= 2 and a.size >= MIN_ELEMENTS and np.isfinite(a).all()}
+
+
 def encode_method(weights: Any, method: str, target_bytes: float | None = None, bpw: float = 2.0,
-                  log: Callable[[str], None] | None = None) -> bytes:
+                  log: Callable[[str], None] | None = None, points: dict | None = None) -> bytes:
     """A ``.nwc`` of ``weights`` (module, state dict or file) compressed by a data-free method."""
     arrays, dtypes = load_weights(weights)
-    comp = {n: a.astype(np.float32) for n, a in arrays.items()
-            if dtypes[n] in FLOAT_DTYPES and a.ndim >= 2 and a.size >= MIN_ELEMENTS and np.isfinite(a).all()}
+    comp = compressible_arrays(arrays, dtypes)
     if not comp:
         raise InputError("no float tensor with >= 2 dims and >= 64 elements to compress")
     budget = target_bytes if target_bytes is not None else bpw * sum(a.size for a in comp.values()) / 8
-    coded = choose_parts(comp, method, budget, log)
+    coded = choose_parts(comp, method, budget, log, points)
     w = StreamWriter()
     for n, a in arrays.items():
         if n in coded:

@@ -35,8 +35,9 @@ def _lc(model: torch.nn.Module, loader: DataLoader, cfg: dict[str, Any]) -> byte
 
     c = cfg["lc"]
     scheme = Scheme(c["parts"], k=c["k"], rank=c["rank"], frac=c["frac"])
-    return lc(model, loader, scheme, lc_steps=c["lc_steps"], epochs_per_step=c["epochs_per_step"], mu0=c["mu0"],
-              mu_growth=c["mu_growth"], lr=c["lr"], distill=cfg["distill"])
+    keys = ("lc_steps", "epochs_per_step", "mu0", "mu_growth", "lr", "lr_decay", "first_step_factor", "optimizer",
+            "multipliers")
+    return lc(model, loader, scheme, distill=cfg["distill"], **{k: c[k] for k in keys})
 
 
 # config ``method`` -> the call that fine-tunes the model and returns its stream (one entry per method)

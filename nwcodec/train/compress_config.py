@@ -72,6 +72,10 @@ class LcSection:
     mu0: float = spec(1e-3, gt=0)
     mu_growth: float = spec(1.5, ge=1)
     lr: float = spec(1e-3, gt=0)
+    lr_decay: float = spec(0.7, gt=0)
+    first_step_factor: float = spec(1.0, gt=0)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    multipliers: bool = False
 
 
 @dataclass
