@@ -32,8 +32,10 @@ class Scheme:
     sparse_step: float | None = None
 
 
-def _compress(arrays: dict[str, np.ndarray], schemes: dict[str, Scheme]) -> dict[str, list]:
-    return {n: additive(a, s.parts, s.k, s.rank, s.frac, sparse_step=s.sparse_step)
+def _compress(arrays: dict[str, np.ndarray], schemes: dict[str, Scheme],
+              previous: dict[str, list] | None = None) -> dict[str, list]:
+    return {n: additive(a, s.parts, s.k, s.rank, s.frac, sparse_step=s.sparse_step,
+                        init=None if previous is None else previous[n])
             for n, a in arrays.items() for s in [schemes[n]]}
 
 
@@ -87,7 +89,7 @@ def lc(model: nn.Module, loader, schemes: dict[str, Scheme] | Scheme | None = No
         epochs = epochs_per_step * (first_step_factor if j == 0 else 1.0)
         train(model, loader, epochs, lr * (lr_decay ** j), penalty=penalty, optimizer=optimizer, **kd)
         w = weights(model, names)
-        coded = _compress({n: w[n] - lam[n] / mu for n in names}, sch)
+        coded = _compress({n: w[n] - lam[n] / mu for n in names}, sch, coded)
         if multipliers:
             for n in names:
                 lam[n] -= mu * (w[n] - dense_sum(coded[n], tuple(params[n].shape)))

@@ -12,13 +12,16 @@ import numpy as np
 from ..codec.writer import CodebookPart, FloatVec, LowRankPart, QuantPart, SparsePart, StreamWriter, dense_sum
 
 
-def kmeans_1d(x: np.ndarray, k: int, iters: int = 30) -> tuple[np.ndarray, np.ndarray]:
-    """Lloyd's k-means on scalars with linear initialization (Han et al.); ``(centroids, labels)``."""
+def kmeans_1d(x: np.ndarray, k: int, iters: int = 30, init: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means on scalars with linear initialization (Han et al.), or from ``init`` centroids (a
+    warm start, as the LC algorithm's C steps); ``(centroids, labels)``."""
     x = np.asarray(x, np.float64).ravel()
     if x.size == 0:
         return np.zeros(1, np.float32), np.zeros(0, np.int64)
     k = max(1, min(k, np.unique(x).size))
-    c = np.linspace(x.min(), x.max(), k)
+    c = (np.sort(np.asarray(init, np.float64).ravel()) if init is not None and np.size(init) == k
+         else np.linspace(x.min(), x.max(), k))
     xs = np.sort(x)
     for _ in range(iters):
         edges = (c[1:] + c[:-1]) / 2
@@ -56,9 +59,9 @@ def codebook_with_zero(w: np.ndarray, mask: np.ndarray, k: int) -> CodebookPart:
     return CodebookPart(idx, np.concatenate([[0.0], c]).astype(np.float32))
 
 
-def codebook_plain(w: np.ndarray, k: int) -> CodebookPart:
-    """k-means codebook of all weights (one codebook shared by every channel)."""
-    c, lab = kmeans_1d(w, k)
+def codebook_plain(w: np.ndarray, k: int, init: np.ndarray | None = None) -> CodebookPart:
+    """k-means codebook of all weights (one codebook shared by every channel), optionally warm-started."""
+    c, lab = kmeans_1d(w, k, init=init)
     return CodebookPart(lab.reshape(w.shape), c)
 
 
@@ -96,17 +99,22 @@ def as_matrix(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[0], math.prod(shape[1:])
 
 
+PART_KINDS = {CodebookPart: "quant", LowRankPart: "lowrank", SparsePart: "sparse"}
+
+
 def additive(w: np.ndarray, scheme: str, k: int = 2, rank: int = 4, frac: float = 0.01,
-             rounds: int = 4, sparse_step: float | None = None) -> list:
+             rounds: int = 4, sparse_step: float | None = None, init: list | None = None) -> list:
     """LC's C step for an additive combination (``"quant+sparse"``, ``"lowrank+sparse"``,
-    ``"quant+lowrank+sparse"``): alternate the parts on the residual of the others (``rounds`` times)."""
+    ``"quant+lowrank+sparse"``): alternate the parts on the residual of the others (``rounds`` times).
+    ``init`` (the previous C step's parts) warm-starts the alternation and the k-means centroids, so that
+    successive C steps move continuously (the LC reference keeps each part's current solution too)."""
     w = np.asarray(w, np.float32)
     shape = w.shape
     use = set(scheme.split("+"))
     if not use <= {"quant", "lowrank", "sparse"}:
         raise ValueError(f"unknown additive scheme {scheme!r}")
     m, n = as_matrix(shape)
-    parts: dict[str, object] = {}
+    parts: dict[str, object] = {PART_KINDS[type(p)]: p for p in (init or []) if PART_KINDS.get(type(p)) in use}
 
     def rest(skip: str) -> np.ndarray:
         others = [p for name, p in parts.items() if name != skip]
@@ -116,7 +124,8 @@ def additive(w: np.ndarray, scheme: str, k: int = 2, rank: int = 4, frac: float 
         if "lowrank" in use:
             parts["lowrank"] = lowrank_svd(rest("lowrank").reshape(m, n), rank)
         if "quant" in use:
-            parts["quant"] = codebook_plain(rest("quant"), k)
+            prev = parts.get("quant")
+            parts["quant"] = codebook_plain(rest("quant"), k, None if prev is None else prev.cb.values)
         if "sparse" in use:
             parts["sparse"] = sparse_top(rest("sparse"), frac, sparse_step)
     order = [x for x in ("quant", "lowrank", "sparse") if x in parts]
