@@ -143,10 +143,15 @@ def part_lcs(args) -> dict:
     steps = args.lcs_epochs * (len(train[1]) // 128)
     out: dict[str, Any] = {"model": "lenet300", "steps": steps}
     for mode, points in (("sparsity", [0.95, 0.9, 0.5, 0.0]), ("bits", [3, 4, 5, 6, 7, 8])):
+        if mode not in args.lcs_modes.split(","):
+            continue
         torch.manual_seed(0)
         base = LeNet300100()
         cfg = validate_layered({"method": "lcs", "epochs": args.lcs_epochs, "lr": 1e-3,
-                                "lcs": {"subspace": "line", "compress": mode, mode: points}})
+                                "lcs": {"subspace": "line", "compress": mode, mode: points,
+                                        "alpha_sampling": args.lcs_sampling}})
+        out[f"{mode}_sampling"] = args.lcs_sampling
+        out[f"{mode}_epochs"] = args.lcs_epochs
         sub = train_lcs(base, train, cfg)
         names = chained_names(base)
         rows = []
@@ -247,8 +252,12 @@ def write_report(res: dict) -> None:
         r = res["lcs"]
         lines += [f"## LCS line subspaces, LeNet-300-100, {r['steps']} steps each", ""]
         for mode in ("sparsity", "bits"):
+            if mode not in r:
+                continue
+            how = (f" ({r[f'{mode}_epochs']} epochs each, α draws: {r[f'{mode}_sampling']}; "
+                   f"`{r[f'{mode}_command']}`)" if f"{mode}_command" in r else "")
             lines += [f"{mode}: target within 0.5 points of individually trained — "
-                      f"**{'met' if r[f'{mode}_within_0.5'] else 'missed'}**", "",
+                      f"**{'met' if r[f'{mode}_within_0.5'] else 'missed'}**{how}", "",
                       f"| {mode} | subspace % | individual % | gap |", "|---|---|---|---|"]
             lines += [f"| {x[mode]} | {x['subspace']:.2f} | {x['individual']:.2f} | {x['gap']:+.2f} |" for x in r[mode]]
             lines.append("")
@@ -309,7 +318,10 @@ def main() -> None:
     ap.add_argument("--parts", default=",".join(PARTS))
     ap.add_argument("--lenet5-epochs", type=int, default=8)
     ap.add_argument("--qat-epochs", type=int, default=1)
-    ap.add_argument("--lcs-epochs", type=int, default=12)
+    ap.add_argument("--lcs-epochs", type=int, default=30)
+    ap.add_argument("--lcs-modes", default="sparsity,bits", help="LCS parts to (re)run; the others are kept")
+    ap.add_argument("--lcs-sampling", default="endpoints", choices=("endpoints", "levels"),
+                    help="LCS α draws: an endpoint or one of the levels' α with probability 0.5")
     args = ap.parse_args()
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -317,11 +329,16 @@ def main() -> None:
     res = json.loads(path.read_text()) if path.exists() else {}
     for part in args.parts.split(","):
         t0 = time.perf_counter()
-        res[part] = PARTS[part](args)
-        res[part]["seconds"] = round(time.perf_counter() - t0, 1)
-        res[part]["command"] = (f"python -m benchmarks.scalable_bench --parts {part}"
-                                + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-                                          if k == f"{part}_epochs"))
+        new = PARTS[part](args)
+        new["seconds"] = round(time.perf_counter() - t0, 1)
+        new["command"] = (f"python -m benchmarks.scalable_bench --parts {part}"
+                          + "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                                    if k == f"{part}_epochs" or (part == "lcs" and k.startswith("lcs_"))))
+        if part == "lcs":   # a rerun of some LCS modes keeps the others' rows and commands
+            for mode in args.lcs_modes.split(","):
+                new[f"{mode}_command"] = new["command"]
+            new = {**res.get(part, {}), **new}
+        res[part] = new
         path.write_text(json.dumps(res, indent=1))
         write_report(res)
         plot(res)

@@ -49,7 +49,34 @@ def test_train_exports_layered_stream(config: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [{"method": "x"}, {"qat": {"lam": [0.1]}}, {"lcs": {"sparsity": [0.5, 0.9]}},
-                                 {"lcs": {"bits": [1, 2]}}, {"nope": 1}, {"qat": {"sparsity": [1.0, 0, 0]}}])
+                                 {"lcs": {"bits": [1, 2]}}, {"nope": 1}, {"qat": {"sparsity": [1.0, 0, 0]}},
+                                 {"lcs": {"alpha_sampling": "middle"}}, {"lcs": {"lr_schedule": "step"}}])
 def test_config_errors(bad: dict) -> None:
     with pytest.raises(ConfigError):
         validate_layered(bad)
+
+
+def test_lcs_alpha_draws_and_step_count() -> None:
+    """Known answers: half the draws hit the picks (each equally often), the rest are uniform; ``levels``
+    picks are the exported levels' α; ``n_steps`` counts what ``batches`` yields (the cosine's length)."""
+    import numpy as np
+    import torch
+
+    from nwcodec.train.layered_common import batches
+    from nwcodec.train.layered_lcs import alpha_picks, draw_alpha, n_steps
+
+    cfg = validate_layered({"method": "lcs", "lcs": {"compress": "bits", "bits": [3, 4, 8],
+                                                     "alpha_sampling": "levels"}})
+    picks = alpha_picks(cfg)
+    assert picks == [0.0, 0.2, 1.0]
+    assert alpha_picks(validate_layered({"method": "lcs"})) == [0.0, 1.0]
+    rng = np.random.default_rng(0)
+    a = np.array([draw_alpha(rng, picks) for _ in range(20000)])
+    hit = np.isin(a, picks)
+    assert abs(hit.mean() - 0.5) < 0.02 and all(abs((a == p).mean() - 1 / 6) < 0.015 for p in picks)
+    assert abs(a[~hit].mean() - 0.5) < 0.02 and a.min() >= 0 and a.max() < 1 + 1e-12
+    train = (torch.zeros(1000, 1), torch.zeros(1000, dtype=torch.long))
+    for epochs, max_steps in ((3, None), (3, 10)):
+        c = dict(cfg, epochs=epochs, max_steps=max_steps, batch_size=64)
+        assert n_steps(1000, c) == sum(1 for _ in batches(train, 64, epochs, max_steps, 0)) == (45 if max_steps is None
+                                                                                               else 10)

@@ -47,6 +47,7 @@ class LcsSection:
     beta: float = spec(1.0, ge=0)
     quality: float = spec(60.0, gt=0)
     lr_schedule: Literal["cosine", "constant"] = "cosine"
+    alpha_sampling: Literal["endpoints", "levels"] = "endpoints"
 
 
 @dataclass

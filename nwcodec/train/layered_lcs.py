@@ -3,7 +3,7 @@
 A **line** subspace holds two endpoints per parameter, ``w(α) = (1-α)·w0 + α·w1``; a **point** subspace one.
 α sets the operating point: unstructured magnitude sparsity ``s(α) = s_max·(1-α)`` or bit width
 ``b(α) = round(b_min + α·(b_max-b_min))`` (step ``2·max|w|/2^b``). Each batch draws α: an endpoint with
-probability 0.5, else uniform; a line adds ``β·cos²(w0, w1)``. Adam, its lr cosine-annealed to 0 over the run
+probability 0.5 (``lcs.alpha_sampling: levels``: one of the exported levels' α instead), else uniform; a line adds ``β·cos²(w0, w1)``. Adam, its lr cosine-annealed to 0 over the run
 (``lcs.lr_schedule``; ``constant`` keeps it). Export: one layered stream whose level ``k`` is the
 network at ``α_k`` (sparsest / fewest bits first), refined from the level before.
 """
@@ -77,6 +77,16 @@ def level_alphas(cfg: dict[str, Any]) -> list[float]:
     return [(b - lo) / (hi - lo) if hi > lo else 1.0 for b in lcs["bits"]]
 
 
+def alpha_picks(cfg: dict[str, Any]) -> list[float]:
+    """The α values drawn with probability 0.5: the endpoints, or every exported level's α."""
+    return [0.0, 1.0] if cfg["lcs"]["alpha_sampling"] == "endpoints" else level_alphas(cfg)
+
+
+def draw_alpha(rng: np.random.Generator, picks: list[float]) -> float:
+    """One of ``picks`` (equally likely) with probability 0.5, else uniform on [0, 1)."""
+    return float(picks[rng.integers(0, len(picks))]) if rng.random() < 0.5 else float(rng.random())
+
+
 def train_lcs(model: nn.Module, train, cfg: dict[str, Any], alpha: float | None = None) -> Subspace:
     """Train the subspace (α drawn per batch, or fixed at ``alpha``: one network trained at one operating
     point, the individually trained baseline); the model's own parameters are left untouched."""
@@ -89,9 +99,9 @@ def train_lcs(model: nn.Module, train, cfg: dict[str, Any], alpha: float | None 
         opt, (lambda i: 0.5 * (1 + math.cos(math.pi * min(i, total) / total))) if cfg["lcs"]["lr_schedule"] == "cosine"
         else (lambda i: 1.0))
     rng = np.random.default_rng(cfg["seed"])
+    picks = alpha_picks(cfg)
     for x, y in batches(train, cfg["batch_size"], cfg["epochs"], cfg["max_steps"], cfg["seed"]):
-        a = float(rng.integers(0, 2)) if rng.random() < 0.5 else float(rng.random())
-        a = a if alpha is None else alpha
+        a = draw_alpha(rng, picks) if alpha is None else alpha
         loss = task_loss(model, compress(sub.at(a), names, cfg, a), buffers, x, y)
         loss = loss + cfg["lcs"]["beta"] * sub.cos2()
         opt.zero_grad()
