@@ -6,6 +6,7 @@ import pytest
 
 from nwcodec.methods.auto import FAMILIES, auto_post_training, candidate_points, choose
 from nwcodec.methods.common import accuracy, compressible, weights
+from nwcodec.methods.ops import dense_sum
 from tests.methods_helpers import check_method, loaders, trained_lenet300
 
 
@@ -55,3 +56,47 @@ def test_family_subsets_of_measured_points_equal_a_family_only_measurement() -> 
         for n in arrays:
             assert [(p.label, p.nbytes, p.sse) for p in sub[n]] == [(p.label, p.nbytes, p.sse) for p in alone[n]]
             assert sub[n] and len(sub[n]) < len(measured[n])
+
+
+def test_output_distortion_is_the_kl_of_the_outputs_checked_in_numpy() -> None:
+    """Each point's measured distortion equals a numpy computation of the summed KL divergence between the
+    model's softmax outputs with and without that tensor's point; the model's weights are left as they were."""
+    import torch
+
+    from nwcodec.methods.auto import output_distortion
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.ReLU(), torch.nn.Linear(16, 5))
+    xs = [torch.randn(32, 12) for _ in range(3)]
+    loader = [(x, torch.zeros(32, dtype=torch.long)) for x in xs]
+    names = ["0.weight", "2.weight"]
+    arrays = {n: p.detach().numpy().copy() for n, p in model.named_parameters() if n in names}
+    pts = {n: candidate_points(n, arrays[n], ("quant",))[::9] for n in names}
+    measured = output_distortion(model, loader, pts, batches=2)
+    b = {n: p.detach().numpy().astype(np.float64) for n, p in model.named_parameters()}
+
+    def log_probs(w0: np.ndarray, w2: np.ndarray) -> np.ndarray:
+        x = np.concatenate([x.numpy() for x in xs[:2]]).astype(np.float64)
+        z = np.maximum(x @ w0.T + b["0.bias"], 0) @ w2.T + b["2.bias"]
+        z -= z.max(1, keepdims=True)
+        return z - np.log(np.exp(z).sum(1, keepdims=True))
+
+    ref = log_probs(b["0.weight"], b["2.weight"])
+    for n in names:
+        assert [p.label for p in measured[n]] == [p.label for p in pts[n]] and len(pts[n]) >= 3
+        for p, q in zip(pts[n], measured[n]):
+            w = {m: b[m] for m in names}
+            w[n] = dense_sum(p.parts, arrays[n].shape).astype(np.float64)
+            lp = log_probs(w["0.weight"], w["2.weight"])
+            want = float(np.sum(np.exp(ref) * (ref - lp)))
+            assert q.sse == pytest.approx(want, rel=1e-3, abs=1e-6)
+            assert q.nbytes == p.nbytes
+        assert np.array_equal(dict(model.named_parameters())[n].detach().numpy(), arrays[n])
+    assert max(q.sse for q in measured["0.weight"]) > 1e-4   # the coarse steps do change the outputs
+
+
+def test_auto_rejects_an_unknown_measure() -> None:
+    import torch
+
+    with pytest.raises(ValueError, match="measure"):
+        auto_post_training(torch.nn.Sequential(torch.nn.Linear(4, 3)), 1000, measure="mse")

@@ -56,6 +56,7 @@ def test_compress_config_writes_a_stream_that_decodes_to_its_reported_error(tmp_
     ("deep_compression.bits=0", "deep_compression.bits"), ("lc.frac=0", "lc.frac"), ("distill=2", "distill"),
     ("opq.target_bytes=-1", "opq.target_bytes"), ("lc.parts=quant", "lc.parts"), ("model=resnet", "model"),
     ("lc.optimizer=lbfgs", "lc.optimizer"), ("lc.multipliers=3", "lc.multipliers"), ("lc.lr_decay=0", "lc.lr_decay"),
+    ("deep_compression.weight_decay=-1", "deep_compression.weight_decay"),
 ])
 def test_bad_compress_configs_name_the_key(override: str, key: str) -> None:
     from nwcodec.config.load import load_config

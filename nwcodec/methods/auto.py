@@ -5,12 +5,14 @@ family — uniform quantization with magnitude pruning (OPQ's grid), k-means cod
 pruned zero centroid, as Deep Compression), low rank + sparse and codebook + sparse (LC's additive
 combinations) — and measures each one's real coded bytes and (sensitivity-weighted) squared error.
 :func:`auto_post_training` picks per tensor the point minimizing ``s_t·SSE + λ·bytes`` and bisects ``λ`` to
-the byte target, so the stream sits on the lower convex hull of all per-tensor choices.
+the byte target, so the stream sits on the lower convex hull of all per-tensor choices. With calibration data
+the distortion ``D`` of a point is measured at the output (:func:`output_distortion`, the default) or, with
+``measure="fisher"``, estimated as its Fisher-weighted squared error; without data it is the squared error.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -22,7 +24,8 @@ from .common import apply_parts, compressible, device_of, weights, write_model
 from .ops import (additive, codebook_plain, codebook_with_zero, dense_sum, lowrank_svd, part_bytes, prune_mask,
                   quant_dead_zone, sparse_top)
 
-STEPS = tuple(2.0 ** (-k / 2) for k in range(0, 12))
+STEPS = tuple(2.0 ** (-k / 2) for k in range(-5, 12))   # 5.7 … 0.022 × RMS: coarse steps zero most weights
+MEASURES = ("output", "fisher")
 KEEPS = (1.0, 0.5, 0.25, 0.12, 0.06)
 FAMILIES = ("quant", "codebook", "lowrank", "additive")
 
@@ -95,6 +98,31 @@ def fisher_sensitivity(model: nn.Module, loader, names: list[str], batches: int 
     return {n: acc[n] / total * len(names) for n in names}
 
 
+def output_distortion(model: nn.Module, loader, points: dict[str, list[Point]], batches: int = 8
+                      ) -> dict[str, list[Point]]:
+    """The points with ``sse`` replaced by the summed KL divergence of the model's output distribution from the
+    uncompressed model's on ``batches`` calibration batches, when only that tensor takes the point's weights
+    (the sum over tensors approximates the whole choice's divergence). The model is left unchanged."""
+    params = dict(model.named_parameters())
+    dev = device_of(model)
+    xs = [x.to(dev) for (x, _), _ in zip(loader, range(batches))]
+    model.eval()
+    out: dict[str, list[Point]] = {}
+    with torch.no_grad():
+        ref = [F.log_softmax(model(x), 1) for x in xs]
+        for n, pts in points.items():
+            orig = params[n].detach().clone()
+            measured = []
+            for p in pts:
+                params[n].copy_(torch.from_numpy(dense_sum(p.parts, tuple(orig.shape)).astype(np.float32)))
+                kl = sum(float(F.kl_div(F.log_softmax(model(x), 1), r, log_target=True, reduction="sum"))
+                         for x, r in zip(xs, ref))
+                measured.append(replace(p, sse=kl))
+            params[n].copy_(orig)
+            out[n] = measured
+    return out
+
+
 def choose(points: dict[str, list[Point]], target_bytes: float, weight: dict[str, float]) -> dict[str, Point]:
     """Per tensor the point minimizing ``weight·sse + λ·bytes``, ``λ`` bisected to ``target_bytes``."""
     def pick(lam: float) -> dict[str, Point]:
@@ -129,13 +157,20 @@ def _fill(chosen: dict[str, Point], points: dict[str, list[Point]], target_bytes
 def auto_post_training(model: nn.Module, target_bytes: float, loader=None,
                        families: tuple[str, ...] = FAMILIES,
                        log: Callable[[str], None] | None = None,
-                       points: dict[str, list[Point]] | None = None) -> bytes:
+                       points: dict[str, list[Point]] | None = None, measure: str = "output") -> bytes:
     """One stream where each tensor uses whichever coding is cheapest at the common slope (``target_bytes``
-    for the compressible tensors). ``loader`` (optional) weights squared errors by Fisher sensitivity."""
+    for the compressible tensors). With a ``loader`` (calibration data) distortions are measured at the output
+    (``measure="output"``) or weighted by Fisher sensitivity (``"fisher"``)."""
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     names = compressible(model)
     arrays = weights(model, names)
     pts = points or {n: candidate_points(n, arrays[n], families) for n in names}
-    weight = fisher_sensitivity(model, loader, names) if loader is not None else {n: 1.0 for n in names}
+    weight = {n: 1.0 for n in names}
+    if loader is not None and measure == "output":
+        pts = output_distortion(model, loader, pts)
+    elif loader is not None:
+        weight = fisher_sensitivity(model, loader, names)
     picked = choose(pts, target_bytes, weight)
     if log:
         for n, p in picked.items():

@@ -29,6 +29,7 @@ class DCConfig:
     finetune_epochs: float = 1.0
     centroid_lr: float = 1e-4
     prune_steps: int = 1                      # iterative pruning: keep^(i/steps) then retrain each time
+    weight_decay: float = 0.0                 # L2 during the retraining (Han et al. retrain with L2)
     distill: float = 0.0                      # weight of the uncompressed model's soft predictions (0: plain CE)
     temperature: float = 2.0
     names: list[str] | None = None
@@ -53,7 +54,7 @@ def deep_compression(model: nn.Module, loader, cfg: DCConfig | None = None,
             keep = _by_name(cfg.keep, n, 0.1) ** (i / cfg.prune_steps)
             masks[n] = torch.from_numpy(prune_mask(w[n], keep)).to(params[n].device)
         _apply_masks(params, masks)
-        train(model, loader, cfg.retrain_epochs / cfg.prune_steps, cfg.retrain_lr,
+        train(model, loader, cfg.retrain_epochs / cfg.prune_steps, cfg.retrain_lr, weight_decay=cfg.weight_decay,
               after_step=lambda: _apply_masks(params, masks), log=log, **kd)
     w = weights(model, names)
     coded = {n: [codebook_with_zero(w[n], masks[n].cpu().numpy(), 2 ** _by_name(cfg.bits, n, 5))] for n in names}

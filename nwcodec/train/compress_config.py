@@ -50,6 +50,7 @@ class DeepCompressionSection:
     retrain_epochs: float = spec(3.0, ge=0)
     retrain_lr: float = spec(1e-3, gt=0)
     prune_steps: int = spec(3, ge=1)
+    weight_decay: float = spec(0.0, ge=0)
     finetune_epochs: float = spec(1.0, ge=0)
     centroid_lr: float = spec(1e-4, gt=0)
 
