@@ -100,3 +100,19 @@ def test_auto_rejects_an_unknown_measure() -> None:
 
     with pytest.raises(ValueError, match="measure"):
         auto_post_training(torch.nn.Sequential(torch.nn.Linear(4, 3)), 1000, measure="mse")
+
+
+def test_a_vector_under_lowrank_sparse_falls_back_to_quantization() -> None:
+    """``lowrank-sparse`` has no candidate for a 1-D tensor; it takes the quantization family's instead of
+    failing the whole choice (measured once or measured alone)."""
+    from nwcodec.methods.post import choose_parts, method_points
+
+    rng = np.random.default_rng(1)
+    arrays = {"w": (rng.standard_normal((40, 64)) * 0.1).astype(np.float32),
+              "v": (rng.standard_normal(256) * 0.1).astype(np.float32)}
+    for pts in (method_points(arrays, "lowrank-sparse"),
+                method_points(arrays, "lowrank-sparse", method_points(arrays, "auto"))):
+        assert pts["v"] and all(p.family == "quant" for p in pts["v"])
+        assert all(p.family == "lowrank" for p in pts["w"])
+        parts = choose_parts(arrays, "lowrank-sparse", 4000, points=pts)
+        assert set(parts) == {"w", "v"}

@@ -23,6 +23,7 @@ FAMILIES = {"codebook": ("codebook",), "lowrank-sparse": ("lowrank",), "auto": (
                                                                               "additive")}
 METHODS = ("opq",) + tuple(FAMILIES)
 MIN_ELEMENTS = 64
+FALLBACK = "quant"   # a tensor the family cannot code (low rank of a vector) takes uniform quantization
 
 
 def choose_parts(arrays: dict[str, np.ndarray], method: str, target_bytes: float,
@@ -41,12 +42,16 @@ def choose_parts(arrays: dict[str, np.ndarray], method: str, target_bytes: float
 
 def method_points(arrays: dict[str, np.ndarray], method: str, measured: dict | None = None) -> dict[str, list]:
     """Every candidate coding of each array for a family ``method`` (bytes and error measured); with
-    ``measured`` (points of a wider method, e.g. ``auto``) the subset of those in ``method``'s families."""
+    ``measured`` (points of a wider method, e.g. ``auto``) the subset of those in ``method``'s families. A tensor
+    with no candidate in the family (a vector under ``lowrank-sparse``) gets the ``FALLBACK`` family's."""
     if method not in FAMILIES:
         raise InputError(f"unknown method {method!r} (known: {', '.join(METHODS)})")
+    fams = FAMILIES[method]
     if measured is not None:
-        return {n: [p for p in measured[n] if p.family in FAMILIES[method]] for n in arrays}
-    return {n: candidate_points(n, a, FAMILIES[method]) for n, a in arrays.items()}
+        pts = {n: [p for p in measured[n] if p.family in fams] for n in arrays}
+        return {n: v or [p for p in measured[n] if p.family == FALLBACK] for n, v in pts.items()}
+    pts = {n: candidate_points(n, a, fams) for n, a in arrays.items()}
+    return {n: v or candidate_points(n, arrays[n], (FALLBACK,)) for n, v in pts.items()}
 
 
 def compressible_arrays(arrays: dict[str, np.ndarray], dtypes: dict[str, str]) -> dict[str, np.ndarray]:
