@@ -12,7 +12,7 @@ features) only when a 1.2 coding is used, 1.1 for a compressed header, else 1.0.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -21,19 +21,19 @@ from ..codings.dtypes import FLOAT_DTYPES
 from ..codings.features import mthd_payload, used_features
 from ..entropy.choose import DEFAULT_MAX_ALPHABET
 from ..errors import InputError, LimitExceededError
-from .encoder import DEFAULT_SEGMENT, _StreamBuilder
+from .encoder import DEFAULT_SEGMENT, TABLE_BUDGETS, _StreamBuilder
 from .head_chunk import header_chunk
 from .writer_parts import CodebookPart, FloatVec, LowRankPart, QuantPart, SparsePart, dense_sum
 
-__all__ = ["StreamWriter", "QuantPart", "CodebookPart", "SparsePart", "LowRankPart", "FloatVec", "dense_sum"]
+__all__ = ["StreamWriter", "write_within_table_work", "QuantPart", "CodebookPart", "SparsePart", "LowRankPart", "FloatVec", "dense_sum"]
 
 
 class StreamWriter:
     """Collects tensors (any coding) and writes one stream."""
 
     def __init__(self, kind: str = "weights", segment_size: int = DEFAULT_SEGMENT,
-                 max_alphabet: int = DEFAULT_MAX_ALPHABET) -> None:
-        self._b = _StreamBuilder(kind, segment_size, max_alphabet)
+                 max_alphabet: int = DEFAULT_MAX_ALPHABET, min_bytes_elements: int = 0) -> None:
+        self._b = _StreamBuilder(kind, segment_size, max_alphabet, min_bytes_elements)
         self._freq: dict[int, Any] = {}
         self.segment_size, self.max_alphabet = segment_size, max_alphabet
 
@@ -123,3 +123,18 @@ class StreamWriter:
         chunks += [Chunk("note", n.encode("utf-8")) for n in notes]
         version = (1, 2) if features else (1, 1) if chunks[0].type == "ZHDR" else (1, 0)
         return pack(chunks, version=version)
+
+
+def write_within_table_work(fill: Callable[[StreamWriter], None], meta: dict | None = None,
+                            kind: str = "weights") -> bytes:
+    """A stream filled by ``fill(writer)`` under the first of ``TABLE_BUDGETS`` (largest table alphabet,
+    fewest elements of a byte-plane tensor) whose tables a default decoder accepts; usually the first.
+    Models with many coded parts (low-rank factors, sparse values) otherwise exceed ``max_table_work``."""
+    for cap, min_bytes in TABLE_BUDGETS:
+        w = StreamWriter(kind, max_alphabet=cap, min_bytes_elements=min_bytes)
+        fill(w)
+        if w._b.table_work() <= DEFAULT_LIMITS.max_table_work:
+            return w.finish(meta=meta)
+    raise LimitExceededError(f"the stream needs more table work than a default decoder allows "
+                             f"(max_table_work={DEFAULT_LIMITS.max_table_work}) even with "
+                             f"{TABLE_BUDGETS[-1][0]}-value tables and no byte planes: code fewer tensors per stream")

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..codec.load import load_into_module
-from ..codec.writer import StreamWriter, dense_sum
+from ..codec.writer import StreamWriter, dense_sum, write_within_table_work
 from .distill import distill_loss
 
 MIN_ELEMENTS = 64
@@ -97,13 +97,16 @@ def weights(model: nn.Module, names: list[str]) -> dict[str, np.ndarray]:
 
 def write_model(model: nn.Module, coded: dict[str, list], meta: dict | None = None) -> bytes:
     """One stream: tensors in ``coded`` from their parts, every other state entry bit-exact."""
-    w = StreamWriter()
-    for name, t in model.state_dict().items():
-        if name in coded:
-            w.add_parts(name, tuple(t.shape), coded[name])
-        else:
-            w.add_array(name, t.detach().cpu().numpy())
-    return w.finish(meta=meta)
+    state = model.state_dict()
+
+    def fill(w: StreamWriter) -> None:
+        for name, t in state.items():
+            if name in coded:
+                w.add_parts(name, tuple(t.shape), coded[name])
+            else:
+                w.add_array(name, t.detach().cpu().numpy())
+
+    return write_within_table_work(fill, meta=meta)
 
 
 def apply_parts(model: nn.Module, coded: dict[str, list]) -> None:

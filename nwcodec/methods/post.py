@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..codec.sources import load_weights
-from ..codec.writer import StreamWriter
+from ..codec.writer import StreamWriter, write_within_table_work
 from ..codings.dtypes import FLOAT_DTYPES
 from ..errors import InputError
 from .auto import candidate_points, choose
@@ -69,10 +69,12 @@ def encode_method(weights: Any, method: str, target_bytes: float | None = None, 
         raise InputError("no float tensor with >= 2 dims and >= 64 elements to compress")
     budget = target_bytes if target_bytes is not None else bpw * sum(a.size for a in comp.values()) / 8
     coded = choose_parts(comp, method, budget, log, points)
-    w = StreamWriter()
-    for n, a in arrays.items():
-        if n in coded:
-            w.add_parts(n, a.shape, coded[n], dtype=dtypes[n])
-        else:
-            w.add_array(n, a, dtypes[n])
-    return w.finish(meta={"method": method})
+
+    def fill(w: StreamWriter) -> None:
+        for n, a in arrays.items():
+            if n in coded:
+                w.add_parts(n, a.shape, coded[n], dtype=dtypes[n])
+            else:
+                w.add_array(n, a, dtypes[n])
+
+    return write_within_table_work(fill, meta={"method": method})
