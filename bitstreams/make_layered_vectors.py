@@ -32,7 +32,7 @@ def small() -> bytes:
     return encode_layered(state, [LevelSpec(sparsity=0.75, metrics={"accuracy": 0.5}),
                                   LevelSpec(factor=1, metrics={"accuracy": 0.75}),
                                   LevelSpec(factor=4, metrics={"accuracy": 0.9})],
-                          quality=25, compress_header=False)
+                          quality=25, compress_header=False, allocation="tensor")
 
 
 def mixed() -> bytes:
@@ -46,7 +46,7 @@ def mixed() -> bytes:
     moved = dict(state, **{"conv.bias": state["conv.bias"] + np.float32(0.01)})
     return encode_layered(state, [LevelSpec(sparsity=0.9), LevelSpec(factor=2, sparsity=0.5),
                                   LevelSpec(factor=3, weights=moved), LevelSpec(factor=2, weights=moved)],
-                          quality=20, per_channel=True, meta={"vector": "mixed"})
+                          quality=20, per_channel=True, meta={"vector": "mixed"}, allocation="tensor")
 
 
 def scene_psnr(model, views: int = 5) -> float:
@@ -72,9 +72,10 @@ def scene() -> bytes:
 
     torch.set_num_threads(1)
     model = decode_scene((ROOT / "bitstreams" / "scenes" / "demo_scene.nwc").read_bytes())
-    first = encode_scene_layered(model, 3, quality=4, factor=2)
+    first = encode_scene_layered(model, 3, quality=4, factor=2, allocation="tensor")
     psnrs = [scene_psnr(decode_scene_level(first, k)) for k in range(3)]
-    return encode_scene_layered(model, [LevelSpec(factor=2, metrics={"psnr": round(p, 3)}) for p in psnrs], quality=4)
+    return encode_scene_layered(model, [LevelSpec(factor=2, metrics={"psnr": round(p, 3)}) for p in psnrs], quality=4,
+                                allocation="tensor")
 
 
 VECTORS = {"small": small, "mixed": mixed, "scene": scene}

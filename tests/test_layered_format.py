@@ -235,3 +235,22 @@ def test_random_damage_gives_typed_errors_and_never_touches_earlier_levels() -> 
                     decode(bytes(b), level=k)
                 except NwcodecError:
                     pass
+
+
+def test_level0_allocates_like_the_single_rate_encoder() -> None:
+    """Level 0 spreads the quality over tensors as ``nwcodec.encode`` does (the data-free size rule): decoded, it
+    equals the single-rate stream of the same quality; ``allocation="tensor"`` gives every tensor the same
+    relative error instead (a 16× larger tensor then gets no more error than a small one)."""
+    rng = np.random.default_rng(5)
+    state = {"big.weight": rng.normal(0, 0.05, (128, 128)).astype(np.float32),
+             "small.weight": rng.normal(0, 0.5, (8, 128)).astype(np.float32)}
+    single = decode(nwcodec.encode(state, quality=30))
+    layered = encode_layered(state, 3, quality=30)
+    lv0 = decode(layered, level=0)
+    for n in state:
+        np.testing.assert_array_equal(lv0[n], single[n])
+    rel = {n: float(np.sqrt(np.mean((lv0[n] - a) ** 2) / np.mean(a ** 2))) for n, a in state.items()}
+    assert rel["big.weight"] > 2.5 * rel["small.weight"]          # e ∝ sqrt(n): 4× in theory
+    flat = decode(encode_layered(state, 3, quality=30, allocation="tensor"), level=0)
+    rel_t = {n: float(np.sqrt(np.mean((flat[n] - a) ** 2) / np.mean(a ** 2))) for n, a in state.items()}
+    assert rel_t["big.weight"] == pytest.approx(rel_t["small.weight"], rel=0.25)

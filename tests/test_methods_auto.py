@@ -116,3 +116,11 @@ def test_a_vector_under_lowrank_sparse_falls_back_to_quantization() -> None:
         assert all(p.family == "lowrank" for p in pts["w"])
         parts = choose_parts(arrays, "lowrank-sparse", 4000, points=pts)
         assert set(parts) == {"w", "v"}
+
+
+def test_data_free_weight_is_relative_error_known_answer() -> None:
+    from nwcodec.methods.auto import relative_weight
+
+    w = relative_weight({"a": np.full((4, 4), 1.0, np.float32), "b": np.full((4, 4), 10.0, np.float32)})
+    # 1/||w||²: 1/16 and 1/1600, scaled to mean 1 -> 2·100/101 and 2/101
+    assert w["a"] == pytest.approx(200 / 101) and w["b"] == pytest.approx(2 / 101)

@@ -18,7 +18,7 @@ from ..bitstream.limits import table_work
 from ..codings.dtypes import FLOAT_DTYPES
 from ..entropy import choose_table, write_description
 from ..errors import LimitExceededError
-from .encoder import DEFAULT_SEGMENT, MIN_QUANT_ELEMENTS, _StreamBuilder
+from .encoder import DEFAULT_SEGMENT, MIN_QUANT_ELEMENTS, _StreamBuilder, allocation_rel_errors
 from .head_chunk import header_chunk
 from .payloads import write_segments
 from .quantize import rel_error_for_quality, step_sizes
@@ -84,10 +84,13 @@ def encode_layered(weights: Any, levels: list[LevelSpec] | int = 3, *, quality: 
                    rel_error: float | None = None, factor: int = 2, per_channel: bool = False,
                    steps: dict[str, float] | None = None, min_quant_elements: int = MIN_QUANT_ELEMENTS,
                    kind: str = "weights", extra: dict | None = None, meta: dict | None = None,
-                   segment_size: int = DEFAULT_SEGMENT, compress_header: bool = True) -> bytes:
+                   segment_size: int = DEFAULT_SEGMENT, compress_header: bool = True,
+                   allocation: str = "size") -> bytes:
     """A layered stream of ``weights`` (module, state dict or path): ``levels`` specs, or that many levels
-    each refining the step by ``factor``. Level 0's step comes from ``quality``/``rel_error`` (or
-    ``steps``, one float per tensor); ``LevelSpec.weights`` gives per-level targets (e.g. LCS points)."""
+    each refining the step by ``factor``. Level 0's steps come from ``quality``/``rel_error`` spread over the
+    tensors as :func:`~nwcodec.codec.encoder.encode` spreads them (``allocation``, default ``"size"``; so level 0
+    is the single-rate stream of that quality), or from ``steps``, one float per tensor;
+    ``LevelSpec.weights`` gives per-level targets (e.g. LCS points)."""
     specs = [LevelSpec(factor=factor) for _ in range(levels)] if isinstance(levels, int) else list(levels)
     if not specs:
         raise ValueError("a layered stream needs at least one level")
@@ -96,6 +99,7 @@ def encode_layered(weights: Any, levels: list[LevelSpec] | int = 3, *, quality: 
     rel = rel_error if rel_error is not None else rel_error_for_quality(quality)
     chain = {n for n, a in arrays.items() if dtypes[n] in FLOAT_DTYPES and a.ndim >= 2
              and a.size >= min_quant_elements and all(np.isfinite(t[n]).all() for t in targets)}
+    rels = allocation_rel_errors({n: arrays[n].size for n in chain}, rel, allocation)
     cur_steps: dict[str, np.ndarray] = {}
     cur_q: dict[str, np.ndarray] = {}
     sent: dict[str, np.ndarray] = {}
@@ -108,7 +112,7 @@ def encode_layered(weights: Any, levels: list[LevelSpec] | int = 3, *, quality: 
             if name in chain:
                 axis = 0 if per_channel else None
                 if k == 0:
-                    s = step_sizes(w, rel, per_channel)
+                    s = step_sizes(w, rels[name], per_channel)
                     if steps and name in steps:
                         s = np.full_like(s, steps[name], dtype=np.float32)
                 else:

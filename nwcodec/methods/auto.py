@@ -7,7 +7,8 @@ combinations) — and measures each one's real coded bytes and (sensitivity-weig
 :func:`auto_post_training` picks per tensor the point minimizing ``s_t·SSE + λ·bytes`` and bisects ``λ`` to
 the byte target, so the stream sits on the lower convex hull of all per-tensor choices. With calibration data
 the distortion ``D`` of a point is measured at the output (:func:`output_distortion`, the default) or, with
-``measure="fisher"``, estimated as its Fisher-weighted squared error; without data it is the squared error.
+``measure="fisher"``, estimated as its Fisher-weighted squared error; without data it is the squared error
+relative to the tensor's energy (:func:`relative_weight`, the codec's data-free size rule).
 """
 from __future__ import annotations
 
@@ -78,6 +79,15 @@ def candidate_points(name: str, w: np.ndarray, families: tuple[str, ...] = FAMIL
                               additive(w, "quant+sparse", k=k, frac=0.01, rounds=2, sparse_step=rms / 64),
                               "additive"))
     return pts
+
+
+def relative_weight(arrays: dict[str, np.ndarray]) -> dict[str, float]:
+    """Data-free weights of each tensor's squared error: ``1/||w||²`` (mean 1), so the choice spends bits where the
+    *relative* error is cheapest to lower. This is the codec's data-free size rule (``allocation="size"``):
+    relative noise reaches the output alike whatever a tensor's size, so the error goes to the big tensors."""
+    inv = {n: 1.0 / max(float(np.sum(np.asarray(a, np.float64) ** 2)), 1e-30) for n, a in arrays.items()}
+    mean = sum(inv.values()) / max(len(inv), 1)
+    return {n: v / mean for n, v in inv.items()}
 
 
 def fisher_sensitivity(model: nn.Module, loader, names: list[str], batches: int = 8) -> dict[str, float]:
@@ -166,7 +176,7 @@ def auto_post_training(model: nn.Module, target_bytes: float, loader=None,
     names = compressible(model)
     arrays = weights(model, names)
     pts = points or {n: candidate_points(n, arrays[n], families) for n in names}
-    weight = {n: 1.0 for n in names}
+    weight = relative_weight(arrays)
     if loader is not None and measure == "output":
         pts = output_distortion(model, loader, pts)
     elif loader is not None:

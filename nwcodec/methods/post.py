@@ -16,7 +16,7 @@ from ..codec.sources import load_weights
 from ..codec.writer import StreamWriter, write_within_table_work
 from ..codings.dtypes import FLOAT_DTYPES
 from ..errors import InputError
-from .auto import candidate_points, choose
+from .auto import candidate_points, choose, relative_weight
 from .opq import opq_allocate, parts_for
 
 FAMILIES = {"codebook": ("codebook",), "lowrank-sparse": ("lowrank",), "auto": ("quant", "codebook", "lowrank",
@@ -33,7 +33,7 @@ def choose_parts(arrays: dict[str, np.ndarray], method: str, target_bytes: float
     if method == "opq":
         return parts_for(arrays, opq_allocate(arrays, target_bytes))
     pts = points if points is not None else method_points(arrays, method)
-    picked = choose(pts, target_bytes, {n: 1.0 for n in arrays})
+    picked = choose(pts, target_bytes, relative_weight(arrays))
     if log:
         for n, p in picked.items():
             log(f"{n}: {p.label} ({p.nbytes} B)")

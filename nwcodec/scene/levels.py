@@ -26,13 +26,13 @@ def float_state(model: Any) -> dict:
 
 def encode_scene_layered(model: Any, levels: int | list[LevelSpec] = 4, *, quality: float = 16.0,
                          factor: int = 2, camera: dict | None = None, meta: dict | None = None,
-                         state: dict | None = None) -> bytes:
+                         state: dict | None = None, allocation: str = "size") -> bytes:
     """A layered scene stream of ``model`` (or of ``state``, its float weights, with ``model``'s config)."""
     cfg = model.to_config()
     render = cfg["render"]
     extra = {"scene": {"model": cfg, "camera": camera or camera_info(render["near"], render["far"])}}
     return encode_layered(state if state is not None else float_state(model), levels, quality=quality,
-                          factor=factor, kind="scene", extra=extra, meta=meta)
+                          factor=factor, kind="scene", extra=extra, meta=meta, allocation=allocation)
 
 
 def layered_scene_header(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict:
