@@ -7,7 +7,7 @@ Parts (``--parts``, default all; each part's results are merged into ``benchmark
 * ``lenet5``: LeNet-5-Caffe trained float (``--lenet5-epochs``), then the same comparison.
 * ``qat``: rate-scalable QAT (``nwcodec.train.layered_qat``) fine-tuning the MNIST CNN for ``--qat-epochs`` over 4
   levels, vs single-rate streams of the fine-tuned and of the original weights at equal bytes.
-* ``lcs``: LCS line subspaces on LeNet-300-100 (sparsity 0/50/90/95 %, bit widths 3–8), vs networks trained
+* ``lcs``: LCS line and point subspaces (``--lcs-subspaces``) on LeNet-300-100 (sparsity 0/50/90/95 %, bit widths 3–8), vs networks trained
   individually at each operating point with the same number of steps.
 * ``scene``: the committed layered demo scene, PSNR per level vs single-rate scene streams of the same bytes.
 * ``viewer``: time to first image in headless Chromium on loopback at 1 MB/s (skipped without chromium).
@@ -145,33 +145,44 @@ def part_lcs(args) -> dict:
     for mode, points in (("sparsity", [0.95, 0.9, 0.5, 0.0]), ("bits", [3, 4, 5, 6, 7, 8])):
         if mode not in args.lcs_modes.split(","):
             continue
-        torch.manual_seed(0)
-        base = LeNet300100()
-        cfg = validate_layered({"method": "lcs", "epochs": args.lcs_epochs, "lr": 1e-3,
-                                "lcs": {"subspace": "line", "compress": mode, mode: points,
-                                        "alpha_sampling": args.lcs_sampling}})
-        out[f"{mode}_sampling"] = args.lcs_sampling
-        out[f"{mode}_epochs"] = args.lcs_epochs
-        sub = train_lcs(base, train, cfg)
-        names = chained_names(base)
-        rows = []
-        for p, a in zip(points, level_alphas(cfg)):
-            with torch.no_grad():
-                params = compress(sub.at(a), names, cfg, a)
-            acc_sub = accuracy(base, {k: v.detach().numpy() for k, v in params.items()}, test)
+        individual: list[float] | None = None   # the same for every subspace kind: trained once per mode
+        for kind in args.lcs_subspaces.split(","):
+            key = mode if kind == "line" else f"{mode}_{kind}"
             torch.manual_seed(0)
-            ind = LeNet300100()
-            # the same compression at the same alpha, fixed for every step of a point (one network)
-            one = dict(cfg, lcs=dict(cfg["lcs"], subspace="point"))
-            ind_sub = train_lcs(ind, train, one, alpha=a)
-            with torch.no_grad():
-                ip = compress(ind_sub.at(a), names, one, a)
-            acc_ind = accuracy(ind, {k: v.detach().numpy() for k, v in ip.items()}, test)
-            rows.append({mode: p, "subspace": acc_sub, "individual": acc_ind, "gap": acc_ind - acc_sub})
-            print(f"lcs {mode} {p}: subspace {acc_sub:.2f} %  individual {acc_ind:.2f} %", flush=True)
-        out[mode] = rows
-        out[f"{mode}_within_0.5"] = all(r["gap"] <= 0.5 for r in rows)
+            base = LeNet300100()
+            cfg = validate_layered({"method": "lcs", "epochs": args.lcs_epochs, "lr": 1e-3,
+                                    "lcs": {"subspace": kind, "compress": mode, mode: points,
+                                            "alpha_sampling": args.lcs_sampling}})
+            out[f"{key}_sampling"] = args.lcs_sampling
+            out[f"{key}_epochs"] = args.lcs_epochs
+            sub = train_lcs(base, train, cfg)
+            names = chained_names(base)
+            if individual is None:
+                individual = [_individual(cfg, names, a, train, test) for a in level_alphas(cfg)]
+            rows = []
+            for p, a, acc_ind in zip(points, level_alphas(cfg), individual):
+                with torch.no_grad():
+                    params = compress(sub.at(a), names, cfg, a)
+                acc_sub = accuracy(base, {k: v.detach().numpy() for k, v in params.items()}, test)
+                rows.append({mode: p, "subspace": acc_sub, "individual": acc_ind, "gap": acc_ind - acc_sub})
+                print(f"lcs {kind} {mode} {p}: subspace {acc_sub:.2f} %  individual {acc_ind:.2f} %", flush=True)
+            out[key] = rows
+            out[f"{key}_within_0.5"] = all(r["gap"] <= 0.5 for r in rows)
     return out
+
+
+def _individual(cfg: dict, names: list[str], a: float, train, test) -> float:
+    """Accuracy of one network trained with the compression at ``a`` fixed for every step (a point at α)."""
+    from nwcodec.train.layered_lcs import compress, train_lcs
+    from nwcodec.train.models import LeNet300100
+
+    torch.manual_seed(0)
+    ind = LeNet300100()
+    one = dict(cfg, lcs=dict(cfg["lcs"], subspace="point"))
+    ind_sub = train_lcs(ind, train, one, alpha=a)
+    with torch.no_grad():
+        ip = compress(ind_sub.at(a), names, one, a)
+    return accuracy(ind, {k: v.detach().numpy() for k, v in ip.items()}, test)
 
 
 def part_scene(args) -> dict:
@@ -179,11 +190,13 @@ def part_scene(args) -> dict:
 
     sys.path.insert(0, str(REPO))
     from bitstreams.make_layered_vectors import scene_psnr
-    from nwcodec.scene.levels import decode_scene_level, float_state
+    from nwcodec.scene.levels import decode_scene_level, encode_scene_layered, float_state
     from nwcodec.scene.stream import decode_scene, encode_scene
 
-    data = (REPO / "bitstreams" / "layered" / "scene.nwc").read_bytes()
     model = decode_scene((REPO / "bitstreams" / "scenes" / "demo_scene.nwc").read_bytes())
+    # as the committed vector bitstreams/layered/scene.nwc (3 levels, quality 4, step halved per level), but with
+    # the encoder's default allocation over tensors (the vector keeps allocation="tensor", its format-1.4 bytes)
+    data = encode_scene_layered(model, 3, quality=4, factor=2)
     state = float_state(model)
     rows = []
     for lv in parse_layered(data).levels:
@@ -200,7 +213,8 @@ def part_scene(args) -> dict:
         rows.append({"level": lv.index, "bytes": lv.end, "psnr": p, "single_bytes": len(best or b""), "single_psnr": ps})
         print(f"scene level {lv.index}: {lv.end:,} B {p:.2f} dB | single-rate {len(best or b''):,} B {ps:.2f} dB", flush=True)
     del state
-    return {"levels": rows, "source": "bitstreams/layered/scene.nwc (demo scene, 3 levels)"}
+    return {"levels": rows, "source": "demo scene (bitstreams/scenes/demo_scene.nwc), layered: 3 levels, quality 4, "
+                                      "factor 2, default (size) allocation"}
 
 
 def part_viewer(args) -> dict:
@@ -250,16 +264,19 @@ def write_report(res: dict) -> None:
             lines.append("")
     if "lcs" in res:
         r = res["lcs"]
-        lines += [f"## LCS line subspaces, LeNet-300-100, {r['steps']} steps each", ""]
-        for mode in ("sparsity", "bits"):
-            if mode not in r:
+        lines += [f"## LCS subspaces, LeNet-300-100, {r['steps']} steps each", "",
+                  "line: LCS+L, w(α) = (1-α)·w0 + α·w1; point: LCS+P, one network trained at every α. "
+                  "Individual networks: one per operating point, the compression fixed at its α.", ""]
+        for mode, kind in (("sparsity", "line"), ("sparsity", "point"), ("bits", "line"), ("bits", "point")):
+            key = mode if kind == "line" else f"{mode}_{kind}"
+            if key not in r:
                 continue
-            how = (f" ({r[f'{mode}_epochs']} epochs each, α draws: {r[f'{mode}_sampling']}; "
+            how = (f" ({r[f'{key}_epochs']} epochs each, α draws: {r[f'{key}_sampling']}; "
                    f"`{r[f'{mode}_command']}`)" if f"{mode}_command" in r else "")
-            lines += [f"{mode}: target within 0.5 points of individually trained — "
-                      f"**{'met' if r[f'{mode}_within_0.5'] else 'missed'}**{how}", "",
+            lines += [f"{mode}, {kind} subspace: target within 0.5 points of individually trained — "
+                      f"**{'met' if r[f'{key}_within_0.5'] else 'missed'}**{how}", "",
                       f"| {mode} | subspace % | individual % | gap |", "|---|---|---|---|"]
-            lines += [f"| {x[mode]} | {x['subspace']:.2f} | {x['individual']:.2f} | {x['gap']:+.2f} |" for x in r[mode]]
+            lines += [f"| {x[mode]} | {x['subspace']:.2f} | {x['individual']:.2f} | {x['gap']:+.2f} |" for x in r[key]]
             lines.append("")
     if "scene" in res:
         lines += ["## Scene: " + res["scene"]["source"], "", "| level | bytes | PSNR dB | single-rate bytes | single-rate PSNR dB |",
@@ -295,9 +312,13 @@ def plot(res: dict) -> None:
         r = res[k]
         if k == "lcs":
             for mode, mk in (("sparsity", "o"), ("bits", "s")):
-                xs = [x[mode] for x in r[mode]]
-                ax.plot(range(len(xs)), [x["subspace"] for x in r[mode]], mk + "-", label=f"subspace ({mode})")
-                ax.plot(range(len(xs)), [x["individual"] for x in r[mode]], mk + "--", label=f"individual ({mode})")
+                for key, kind, ls in ((mode, "line", "-"), (f"{mode}_point", "point", ":")):
+                    if key in r:
+                        ax.plot(range(len(r[key])), [x["subspace"] for x in r[key]], mk + ls,
+                                label=f"{kind} subspace ({mode})")
+                if mode in r:
+                    ax.plot(range(len(r[mode])), [x["individual"] for x in r[mode]], mk + "--",
+                            label=f"individual ({mode})")
             ax.set_xlabel("operating point (sparsity 95→0 % / bits 3→8)")
             ax.set_ylabel("accuracy %")
         else:
@@ -320,6 +341,8 @@ def main() -> None:
     ap.add_argument("--qat-epochs", type=int, default=1)
     ap.add_argument("--lcs-epochs", type=int, default=30)
     ap.add_argument("--lcs-modes", default="sparsity,bits", help="LCS parts to (re)run; the others are kept")
+    ap.add_argument("--lcs-subspaces", default="line,point",
+                    help="LCS subspace kinds to train per mode (line: LCS+L, point: LCS+P)")
     ap.add_argument("--lcs-sampling", default="endpoints", choices=("endpoints", "levels"),
                     help="LCS α draws: an endpoint or one of the levels' α with probability 0.5")
     args = ap.parse_args()
