@@ -175,6 +175,11 @@ def fine_tuned(name: str, base, trl, tel, budgets: tuple[int, ...]) -> None:
         opts = {k: v for k, v in kw.items() if k not in ("keep", "bits")}
         _run(name, "Deep Compression", label, lambda m: deep_compression(
             m, trl, DCConfig(keep=keep, bits=bits, **opts)), base, tel, True)
+        for seed in (1, 2):   # the same recipe, another data order: the run-to-run spread of the error
+            trl_s = DataLoader(trl.dataset, batch_size=trl.batch_size, shuffle=True,
+                               generator=torch.Generator().manual_seed(seed))
+            _run(name, "Deep Compression", f"{label}, data order {seed}", lambda m, trl_s=trl_s: deep_compression(
+                m, trl_s, DCConfig(keep=keep, bits=bits, **opts)), base, tel, True)
     for kb in budgets:
         _run(name, "OPQ fine-tuned", f"{kb} KB", lambda m, kb=kb: opq(m, trl, kb * 1000, epochs=2 * epochs), base,
              tel, True)

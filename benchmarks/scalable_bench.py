@@ -194,27 +194,32 @@ def part_scene(args) -> dict:
     from nwcodec.scene.stream import decode_scene, encode_scene
 
     model = decode_scene((REPO / "bitstreams" / "scenes" / "demo_scene.nwc").read_bytes())
-    # as the committed vector bitstreams/layered/scene.nwc (3 levels, quality 4, step halved per level), but with
-    # the encoder's default allocation over tensors (the vector keeps allocation="tensor", its format-1.4 bytes)
-    data = encode_scene_layered(model, 3, quality=4, factor=2)
     state = float_state(model)
-    rows = []
-    for lv in parse_layered(data).levels:
-        p = scene_psnr(decode_scene_level(data, lv.index))
-        lo, hi, best = 1.0, 120.0, None
-        for _ in range(12):
-            mid = 0.5 * (lo + hi)
-            s = encode_scene(model, quality=mid)
-            if len(s) <= lv.end:
-                lo, best = mid, s
-            else:
-                hi = mid
-        ps = scene_psnr(decode_scene(best)) if best else float("nan")
-        rows.append({"level": lv.index, "bytes": lv.end, "psnr": p, "single_bytes": len(best or b""), "single_psnr": ps})
-        print(f"scene level {lv.index}: {lv.end:,} B {p:.2f} dB | single-rate {len(best or b''):,} B {ps:.2f} dB", flush=True)
+    out: dict[str, Any] = {}
+    for allocation in ("tensor", "size"):   # the committed vector's (scene default) and the weights default
+        # as the committed vector bitstreams/layered/scene.nwc: 3 levels, quality 4, step halved per level
+        data = encode_scene_layered(model, 3, quality=4, factor=2, allocation=allocation)
+        rows = []
+        for lv in parse_layered(data).levels:
+            p = scene_psnr(decode_scene_level(data, lv.index))
+            lo, hi, best = 1.0, 120.0, None
+            for _ in range(12):
+                mid = 0.5 * (lo + hi)
+                s = encode_scene(model, quality=mid)
+                if len(s) <= lv.end:
+                    lo, best = mid, s
+                else:
+                    hi = mid
+            ps = scene_psnr(decode_scene(best)) if best else float("nan")
+            rows.append({"level": lv.index, "bytes": lv.end, "psnr": p, "single_bytes": len(best or b""),
+                         "single_psnr": ps})
+            print(f"scene {allocation} level {lv.index}: {lv.end:,} B {p:.2f} dB | single-rate "
+                  f"{len(best or b''):,} B {ps:.2f} dB", flush=True)
+        out["levels" if allocation == "tensor" else f"levels_{allocation}"] = rows
     del state
-    return {"levels": rows, "source": "demo scene (bitstreams/scenes/demo_scene.nwc), layered: 3 levels, quality 4, "
-                                      "factor 2, default (size) allocation"}
+    return {**out, "source": "demo scene (bitstreams/scenes/demo_scene.nwc), layered: 3 levels, quality 4, factor 2; "
+                             "levels: allocation tensor (scene default, = bitstreams/layered/scene.nwc), "
+                             "levels_size: the size rule"}
 
 
 def part_viewer(args) -> dict:
@@ -283,6 +288,11 @@ def write_report(res: dict) -> None:
                   "|---|---|---|---|---|"]
         lines += [f"| {x['level']} | {x['bytes']:,} | {x['psnr']:.2f} | {x['single_bytes']:,} | {x['single_psnr']:.2f} |"
                   for x in res["scene"]["levels"]]
+        if "levels_size" in res["scene"]:
+            lines += ["", "The same with the size rule (`allocation=\"size\"`, the weights default):", "",
+                      "| level | bytes | PSNR dB | single-rate bytes | single-rate PSNR dB |", "|---|---|---|---|---|"]
+            lines += [f"| {x['level']} | {x['bytes']:,} | {x['psnr']:.2f} | {x['single_bytes']:,} | "
+                      f"{x['single_psnr']:.2f} |" for x in res["scene"]["levels_size"]]
         lines.append("")
     if "viewer" in res:
         v = res["viewer"]

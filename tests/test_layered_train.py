@@ -80,3 +80,24 @@ def test_lcs_alpha_draws_and_step_count() -> None:
         c = dict(cfg, epochs=epochs, max_steps=max_steps, batch_size=64)
         assert n_steps(1000, c) == sum(1 for _ in batches(train, 64, epochs, max_steps, 0)) == (45 if max_steps is None
                                                                                                else 10)
+
+
+def test_qat_ladder_level0_is_the_single_rate_encoders_steps() -> None:
+    """Level 0 of the QAT ladder takes the steps ``nwcodec.encode`` would write at that quality (size rule)."""
+    import numpy as np
+    import torch
+
+    import nwcodec
+    from nwcodec.train.layered_qat import level_steps
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(256, 64), torch.nn.Linear(64, 8))
+    names = ["0.weight", "1.weight"]
+    ladder = level_steps(model, names, 30.0, 2, 2)
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    single = nwcodec.decode(nwcodec.encode(state, quality=30.0))
+    for n in names:   # the single-rate stream's values are integer multiples of its step: recover it
+        w = state[n]
+        q = np.rint(w / ladder[0][n])
+        np.testing.assert_array_equal(single[n], (q.astype(np.float32) * np.float32(ladder[0][n])))
+        assert ladder[1][n] == np.float32(ladder[0][n] / np.float32(2))

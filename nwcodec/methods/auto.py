@@ -26,6 +26,8 @@ from .ops import (additive, codebook_plain, codebook_with_zero, dense_sum, lowra
                   quant_dead_zone, sparse_top)
 
 STEPS = tuple(2.0 ** (-k / 2) for k in range(-5, 12))   # 5.7 … 0.022 × RMS: coarse steps zero most weights
+# unpruned quantization, the family most tensors end in, on a quarter-octave grid (the codec's steps are continuous)
+FINE_STEPS = tuple(2.0 ** (-k / 4) for k in range(-10, 24))
 MEASURES = ("output", "fisher")
 KEEPS = (1.0, 0.5, 0.25, 0.12, 0.06)
 FAMILIES = ("quant", "codebook", "lowrank", "additive")
@@ -54,7 +56,7 @@ def candidate_points(name: str, w: np.ndarray, families: tuple[str, ...] = FAMIL
     if "quant" in families:
         for keep in KEEPS:
             mask = prune_mask(w, keep)
-            for r in STEPS:
+            for r in (FINE_STEPS if keep == 1.0 else STEPS):
                 pts.append(_point(name, w, f"quant keep={keep} step={r:.3g}rms",
                                   [quant_dead_zone(w, r * rms, mask)], "quant"))
     if "codebook" in families:

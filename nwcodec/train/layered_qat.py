@@ -15,14 +15,17 @@ import torch
 from torch import nn
 
 from nwcodec.codec.levels_encode import LevelSpec
+from nwcodec.codec.encoder import allocation_rel_errors
 from nwcodec.codec.quantize import rel_error_for_quality, step_sizes
 from nwcodec.train.layered_common import batches, chained_names, fake_quant, magnitude_mask, task_loss
 
 
 def level_steps(model: nn.Module, names: list[str], quality: float, factor: int, levels: int) -> list[dict[str, float]]:
-    """Per level, the float32 step of every chained tensor (the writer's own ladder)."""
-    rel = rel_error_for_quality(quality)
-    s = {n: np.float32(step_sizes(p.detach().numpy(), rel, False)[0]) for n, p in model.named_parameters() if n in names}
+    """Per level, the float32 step of every chained tensor (the writer's own ladder: level 0 spreads ``quality``
+    over the tensors as ``nwcodec.encode`` does, the data-free size rule)."""
+    chained = {n: p.detach().numpy() for n, p in model.named_parameters() if n in names}
+    rels = allocation_rel_errors({n: a.size for n, a in chained.items()}, rel_error_for_quality(quality), "size")
+    s = {n: np.float32(step_sizes(a, rels[n], False)[0]) for n, a in chained.items()}
     out = [dict(s)]
     for _ in range(levels - 1):
         s = {n: np.float32(v / np.float32(factor)) for n, v in s.items()}
