@@ -21,7 +21,7 @@ from ..codings.dtypes import FLOAT_DTYPES
 from ..codings.features import mthd_payload, used_features
 from ..entropy.choose import DEFAULT_MAX_ALPHABET
 from ..errors import InputError, LimitExceededError
-from .encoder import DEFAULT_SEGMENT, TABLE_BUDGETS, _StreamBuilder
+from .encoder import DEFAULT_SEGMENT, _StreamBuilder, _within_table_work
 from .head_chunk import header_chunk
 from .writer_parts import CodebookPart, FloatVec, LowRankPart, QuantPart, SparsePart, dense_sum
 
@@ -36,6 +36,13 @@ class StreamWriter:
         self._b = _StreamBuilder(kind, segment_size, max_alphabet, min_bytes_elements)
         self._freq: dict[int, Any] = {}
         self.segment_size, self.max_alphabet = segment_size, max_alphabet
+
+    @classmethod
+    def _over(cls, b: _StreamBuilder) -> "StreamWriter":
+        """A writer filling an existing builder (its alphabet cap and byte-plane threshold)."""
+        w = cls(b.kind, b.segment_size, b.max_alphabet, b.min_bytes_elements)
+        w._b = b
+        return w
 
     # --- the Tables protocol of writer_parts ---
     def add_table(self, d) -> int:
@@ -128,13 +135,14 @@ class StreamWriter:
 def write_within_table_work(fill: Callable[[StreamWriter], None], meta: dict | None = None,
                             kind: str = "weights") -> bytes:
     """A stream filled by ``fill(writer)`` under the first of ``TABLE_BUDGETS`` (largest table alphabet,
-    fewest elements of a byte-plane tensor) whose tables a default decoder accepts; usually the first.
-    Models with many coded parts (low-rank factors, sparse values) otherwise exceed ``max_table_work``."""
-    for cap, min_bytes in TABLE_BUDGETS:
-        w = StreamWriter(kind, max_alphabet=cap, min_bytes_elements=min_bytes)
+    fewest elements of a byte-plane tensor) whose tables a default decoder accepts; usually the first
+    (:func:`encoder._within_table_work`, as ``nwcodec.encode``). Models with many coded parts (low-rank factors,
+    sparse values) otherwise exceed ``max_table_work``."""
+    writers: dict[int, StreamWriter] = {}
+
+    def fill_builder(b: _StreamBuilder) -> None:
+        writers[id(b)] = w = StreamWriter._over(b)
         fill(w)
-        if w._b.table_work() <= DEFAULT_LIMITS.max_table_work:
-            return w.finish(meta=meta)
-    raise LimitExceededError(f"the stream needs more table work than a default decoder allows "
-                             f"(max_table_work={DEFAULT_LIMITS.max_table_work}) even with "
-                             f"{TABLE_BUDGETS[-1][0]}-value tables and no byte planes: code fewer tensors per stream")
+
+    b = _within_table_work(kind, DEFAULT_SEGMENT, fill_builder)
+    return writers[id(b)].finish(meta=meta)
