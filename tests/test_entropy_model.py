@@ -93,10 +93,10 @@ def test_stream_latent_payload_matches_estimate_and_notes(step: float) -> None:
         written = c.prior_bits + c.prior_table_bits if c.table == "prior" else c.empirical_bits + c.empirical_table_bits
         other = c.empirical_bits + c.empirical_table_bits if c.table == "prior" else c.prior_bits + c.prior_table_bits
         assert written <= other
-    lost = sum(c.table == "empirical" for c in costs)
+    lost = sum(c.table != "prior" for c in costs)   # empirical, own or shared
     assert len(notes) == len(ps.notes) == (1 if lost else 0)     # one line however many groups
     if lost:
-        assert f"{lost} of {len(costs)} latent groups" in ps.notes[0] and len(ps.notes[0]) < 100
+        assert f"{lost}/{len(costs)} latent groups" in ps.notes[0] and len(ps.notes[0]) < 100
 
 
 def test_prior_table_close_when_fitted_and_note_when_it_loses() -> None:
@@ -115,14 +115,15 @@ def test_prior_table_close_when_fitted_and_note_when_it_loses() -> None:
     _, costs, notes = encode_model(net)
     for c in costs:  # a prior fitted to the integers codes them almost as well as their own histogram
         assert c.prior_bits + c.prior_table_bits <= 1.1 * (c.empirical_bits + c.empirical_table_bits)
-        assert (c.table == "prior") == (c.prior_bits + c.prior_table_bits <= c.empirical_bits + c.empirical_table_bits)
+        if c.table != "shared":   # a pool of groups under one table is chosen on the pool's total
+            assert (c.table == "prior") == (c.prior_bits + c.prior_table_bits <= c.empirical_bits + c.empirical_table_bits)
     # Wreck one prior: the writer falls back to the empirical table and says why in the stream.
     prior = next(m for m in net.modules() if isinstance(m, DeepFactorizedPrior))
     with torch.no_grad():
         prior.biases[-1].add_(40.0)
     data, costs, notes = encode_model(net)
-    assert any(c.table == "empirical" for c in costs)
-    assert any("empirical table" in n and "% more" in n for n in parse(data).notes)
+    assert any(c.table != "prior" for c in costs)
+    assert any("empirical tables" in n and "priors' +" in n for n in parse(data).notes)
     vals = np.zeros(10, dtype=np.int64)
     assert coded_bits(choose_table(vals), vals) >= 0
 
@@ -141,7 +142,7 @@ def test_small_groups_share_one_table_when_cheaper(monkeypatch: pytest.MonkeyPat
                          "prior_fit_steps": 20})
     shared, costs, _ = encode_model(net)
     assert sum(c.table == "shared" for c in costs) >= 2
-    monkeypatch.setattr(stream_mod, "SMALL_GROUP", 0)
+    monkeypatch.setattr(stream_mod, "SHARE_GROUP", 0)
     own, own_costs, _ = encode_model(net)
     assert all(c.table != "shared" for c in own_costs)
     assert len(shared) < len(own)
@@ -154,3 +155,31 @@ def test_small_groups_share_one_table_when_cheaper(monkeypatch: pytest.MonkeyPat
     assert abs(coded - params_bits - est) <= 0.01 * est + 64
     a, b = nwcodec.decode(shared), nwcodec.decode(own)   # same integers, same decoders: same weights
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_table_pools_join_like_groups_and_count_chunk_framing() -> None:
+    """Greedy table pools: two groups above the old small-group size with the same statistics share one
+    table (saving at least one TABL chunk: its 12 framing bytes included), while a group of very different
+    statistics keeps its own table."""
+    from types import SimpleNamespace
+
+    from nwcodec.entropy.choose import payload_bits, table_bits
+    from nwcodec.reparam.stream import TABLE_CHUNK_BITS, GroupCost, _share_small_groups
+
+    rng = np.random.default_rng(0)
+    like = np.rint(rng.laplace(0, 1.5, 2 * 6000)).astype(np.int64)
+    groups = {"a": [like[:6000]], "b": [like[6000:]], "wide": [rng.integers(-60, 61, 6000)]}
+    costs, chosen = [], {}
+    for g, (v,) in groups.items():
+        d = choose_table(v)
+        bits = payload_bits(d, [v], 1 << 16)
+        costs.append(GroupCost(g, v.size, int((v == 0).sum()), "empirical", bits + 1e9, 0, bits, table_bits(d)))
+        chosen[g] = SimpleNamespace(pmf=None, lo=0, table=d)
+    own = sum(c.own_total + TABLE_CHUNK_BITS for c in costs)
+    ems = {g: SimpleNamespace(max_alphabet=4096) for g in groups}
+    _share_small_groups(groups, costs, chosen, ems)
+    by = {c.group: c for c in costs}
+    assert by["a"].table == by["b"].table == "shared" and by["wide"].table == "empirical"
+    assert chosen["a"].table is chosen["b"].table
+    pooled = sum(c.coded_bits + c.written_table_bits for c in costs) + 2 * TABLE_CHUNK_BITS
+    assert pooled <= own - TABLE_CHUNK_BITS

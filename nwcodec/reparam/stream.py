@@ -80,23 +80,53 @@ def choose_group_tables(model: nn.Module, latents: list[LatentTensor],
 
 
 SMALL_GROUP = 4096  # groups with fewer latents may share one empirical table (biases, small kernels)
+SHARE_GROUP = 65536  # groups up to this size may join a shared table when the greedy search finds it cheaper
+MAX_SHARE_GROUPS = 64  # beyond this many candidate groups only the small ones are pooled, all or none
+TABLE_CHUNK_BITS = 8 * 12  # a TABL chunk's framing (length, type, CRC), paid once per table written
 
 
 def _share_small_groups(groups: dict[str, list[np.ndarray]], costs: list[GroupCost],
                         chosen: dict[str, PriorSpec], ems: dict) -> None:
-    """Give the small groups one empirical table of their union where that costs fewer bits in
-    total (its description once + their payloads) than their own tables; edits in place."""
-    small = [c for c in costs if c.numel < SMALL_GROUP]
-    if len(small) < 2:
-        return
-    values = np.concatenate([a for c in small for a in groups[c.group]])
-    desc = choose_table(values, max_alphabet=max(ems[c.group].max_alphabet for c in small))
-    payloads = [payload_bits(desc, groups[c.group], DEFAULT_SEGMENT) for c in small]
-    if table_bits(desc) + sum(payloads) >= sum(c.own_total for c in small):
-        return
-    for i, (c, bits) in enumerate(zip(small, payloads)):
-        c.table, c.shared_bits, c.shared_table_bits = "shared", bits, table_bits(desc) if i == 0 else 0
-        chosen[c.group] = PriorSpec(pmf=chosen[c.group].pmf, lo=chosen[c.group].lo, table=desc)
+    """Let groups share one empirical table of their union where that costs fewer bits in total
+    (description and chunk framing once + the members' payloads) than their own tables; edits in place.
+
+    Greedy, smallest group first: each group joins the existing pool it saves most bits in, or keeps its
+    own table. Only groups under ``SHARE_GROUP`` latents take part (large groups pay for their own table)."""
+    cand = sorted((c for c in costs if c.numel < SHARE_GROUP), key=lambda c: c.numel)
+    if len(cand) > MAX_SHARE_GROUPS:
+        cand = [c for c in cand if c.numel < SMALL_GROUP]
+        pools = [_pool(cand, groups, ems)] if len(cand) >= 2 else []
+        pools = [p for p in pools if p[2] < sum(c.own_total + TABLE_CHUNK_BITS for c in cand)]
+    else:
+        pools = []   # (members, description, total bits incl. framing)
+        for c in cand:
+            own = c.own_total + TABLE_CHUNK_BITS
+            best, best_gain = None, 0.0
+            for k, (members, _, bits) in enumerate(pools):
+                merged = _pool(members + [c], groups, ems)
+                gain = bits + own - merged[2]
+                if gain > best_gain:
+                    best, best_gain = (k, merged), gain
+            if best is None:
+                pools.append(([c], None, own))
+            else:
+                pools[best[0]] = best[1]
+    for members, desc, _ in pools:
+        if len(members) < 2:
+            continue
+        for i, c in enumerate(members):
+            c.table, c.shared_table_bits = "shared", table_bits(desc) if i == 0 else 0
+            c.shared_bits = payload_bits(desc, groups[c.group], DEFAULT_SEGMENT)
+            chosen[c.group] = PriorSpec(pmf=chosen[c.group].pmf, lo=chosen[c.group].lo, table=desc)
+
+
+def _pool(members: list[GroupCost], groups: dict[str, list[np.ndarray]], ems: dict) -> tuple:
+    """``members`` under one empirical table of their union: (members, description, total bits)."""
+    values = np.concatenate([a for c in members for a in groups[c.group]])
+    desc = choose_table(values, max_alphabet=max(ems[c.group].max_alphabet for c in members))
+    bits = table_bits(desc) + TABLE_CHUNK_BITS + sum(payload_bits(desc, groups[c.group], DEFAULT_SEGMENT)
+                                                      for c in members)
+    return members, desc, bits
 
 
 def table_note(costs: list[GroupCost]) -> list[str]:
@@ -107,7 +137,7 @@ def table_note(costs: list[GroupCost]) -> list[str]:
         return []
     prior = sum(c.prior_bits + c.prior_table_bits for c in lost) / 8
     emp = sum(c.coded_bits + c.written_table_bits for c in lost) / 8
-    return [f"empirical table in {len(lost)} of {len(costs)} latent groups, priors' tables {100 * (prior / emp - 1):.1f} % more"
+    return [f"empirical tables in {len(lost)}/{len(costs)} latent groups; priors' {100 * (prior / emp - 1):+.1f} %"
             f" ({prior:.0f} B vs {emp:.0f} B)"]
 
 
